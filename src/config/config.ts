@@ -1,0 +1,176 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {parse as parseDotenv} from 'dotenv'
+
+import {configError} from '../output/errors.js'
+import {SETTINGS, type ParsedValue, type SettingName, type SettingSpec, parseSetting} from './settings.js'
+
+/** Where a setting's value came from, for messages (never the value itself when it is secret). */
+export type Source = {kind: 'default'} | {kind: 'file'; path: string} | {kind: 'env'} | {kind: 'flag'; flag: string}
+
+export interface RoutingThresholds {
+  localMaxRuntimeMs: number
+  cloudMinRuntimeMs: number
+  cloudMemoryBytes: number
+}
+
+export interface OrchConfig {
+  host?: string
+  user: string
+  port: number
+  sshKey?: string
+  sshPassphrase?: string
+  knownHosts: string
+  acceptNewHostKey: boolean
+  ec2InstanceId?: string
+  ec2Tag?: {key: string; value: string}
+  ec2UsePrivateIp: boolean
+  region?: string
+  cloudwatchGroup: string
+  cloudwatch: 'always' | 'never' | 'flag'
+  slackWebhookUrl?: string
+  notify: 'slack' | 'stdout' | 'off'
+  maxParallel: number
+  logRetentionDays: number
+  maxLogSize?: number
+  logRoot: string
+  tmuxSocket?: string
+  thresholds: RoutingThresholds
+  /** The file the settings were read from, if any. */
+  file?: string
+  sources: Partial<Record<SettingName, Source>>
+}
+
+export interface LoadOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Values given by command-line flags, keyed by the setting they override. */
+  flags?: Partial<Record<SettingName, string | undefined>>
+  /** Flag spelling for messages, keyed by setting. */
+  flagNames?: Partial<Record<SettingName, string>>
+}
+
+const RELATIVE_CONFIG_PATH = join('scripts', 'cloud', '.env')
+
+/**
+ * `ORCH_CONFIG` when set; else the first `scripts/cloud/.env` found from `cwd` upward, stopping
+ * at the git root (the directory holding `.git`) or the filesystem root.
+ */
+export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.ORCH_CONFIG) {
+    const named = resolve(cwd, expandHome(env.ORCH_CONFIG, env))
+    if (!existsSync(named)) throw configError(`ORCH_CONFIG names ${named}, which does not exist`, 'create it from .env.example or unset ORCH_CONFIG')
+    return named
+  }
+  let dir = resolve(cwd)
+  for (;;) {
+    const candidate = join(dir, RELATIVE_CONFIG_PATH)
+    if (existsSync(candidate)) return candidate
+    if (existsSync(join(dir, '.git'))) return undefined
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (path === '~') return env.HOME || homedir()
+  if (path.startsWith('~/')) return join(env.HOME || homedir(), path.slice(2))
+  return path
+}
+
+function describeSource(source: Source, variable: string): string {
+  switch (source.kind) {
+    case 'file':
+      return `${variable} in ${source.path}`
+    case 'env':
+      return `environment variable ${variable}`
+    case 'flag':
+      return `flag ${source.flag}`
+    case 'default':
+      return `default of ${variable}`
+  }
+}
+
+/** Reads settings with one precedence: flag, then environment, then file, then default. */
+export function loadConfig(options: LoadOptions = {}): OrchConfig {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const file = findConfigFile(cwd, env)
+  let fileValues: Record<string, string> = {}
+  if (file) {
+    try {
+      fileValues = parseDotenv(readFileSync(file))
+    } catch (error) {
+      throw configError(`cannot read ${file}: ${(error as Error).message}`, 'check the file\'s permissions')
+    }
+  }
+
+  const values = new Map<SettingName, ParsedValue>()
+  const sources: Partial<Record<SettingName, Source>> = {}
+  for (const spec of SETTINGS as readonly (SettingSpec & {variable: SettingName})[]) {
+    const flagValue = options.flags?.[spec.variable]
+    let raw: string | undefined
+    let source: Source
+    if (flagValue !== undefined) {
+      raw = flagValue
+      source = {kind: 'flag', flag: options.flagNames?.[spec.variable] ?? spec.variable}
+    } else if (env[spec.variable] !== undefined && env[spec.variable] !== '') {
+      raw = env[spec.variable]
+      source = {kind: 'env'}
+    } else if (fileValues[spec.variable] !== undefined && fileValues[spec.variable] !== '') {
+      raw = fileValues[spec.variable]
+      source = {kind: 'file', path: file!}
+    } else {
+      raw = spec.defaultValue
+      source = {kind: 'default'}
+    }
+    if (raw === undefined) continue
+    const parsed = parseSetting(spec, raw)
+    if (!parsed.ok) {
+      // A secret's text is never echoed, even when malformed.
+      const shown = spec.secret ? '' : ` "${raw}"`
+      throw configError(`invalid value${shown} for ${describeSource(source, spec.variable)}`, `expected ${parsed.form}`)
+    }
+    values.set(spec.variable, parsed.value)
+    sources[spec.variable] = source
+  }
+
+  const text = (name: SettingName) => {
+    const value = values.get(name)
+    return typeof value === 'string' && value !== '' ? value : undefined
+  }
+  const num = (name: SettingName) => values.get(name) as number
+  const bool = (name: SettingName) => values.get(name) === true
+
+  return {
+    host: text('ORCH_HOST'),
+    user: text('ORCH_USER') ?? env.USER ?? env.LOGNAME ?? '',
+    port: num('ORCH_PORT'),
+    sshKey: text('ORCH_SSH_KEY') && expandHome(text('ORCH_SSH_KEY')!, env),
+    sshPassphrase: text('ORCH_SSH_PASSPHRASE'),
+    knownHosts: expandHome(text('ORCH_KNOWN_HOSTS')!, env),
+    acceptNewHostKey: bool('ORCH_ACCEPT_NEW_HOST_KEY'),
+    ec2InstanceId: text('ORCH_EC2_INSTANCE_ID'),
+    ec2Tag: values.get('ORCH_EC2_TAG') as OrchConfig['ec2Tag'],
+    ec2UsePrivateIp: bool('ORCH_EC2_USE_PRIVATE_IP'),
+    region: text('AWS_REGION'),
+    cloudwatchGroup: text('ORCH_CLOUDWATCH_GROUP')!,
+    cloudwatch: text('ORCH_CLOUDWATCH') as OrchConfig['cloudwatch'],
+    slackWebhookUrl: text('ORCH_SLACK_WEBHOOK_URL'),
+    notify: text('ORCH_NOTIFY') as OrchConfig['notify'],
+    maxParallel: num('ORCH_MAX_PARALLEL'),
+    logRetentionDays: num('ORCH_LOG_RETENTION_DAYS'),
+    maxLogSize: values.get('ORCH_MAX_LOG_SIZE') as number | undefined,
+    logRoot: text('ORCH_LOG_ROOT')!,
+    tmuxSocket: text('ORCH_TMUX_SOCKET'),
+    thresholds: {
+      localMaxRuntimeMs: num('ORCH_LOCAL_MAX_RUNTIME'),
+      cloudMinRuntimeMs: num('ORCH_CLOUD_MIN_RUNTIME'),
+      cloudMemoryBytes: num('ORCH_CLOUD_MEMORY'),
+    },
+    file,
+    sources,
+  }
+}

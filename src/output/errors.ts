@@ -1,0 +1,65 @@
+/**
+ * Every failure orch reports is an OrchError: it says what went wrong, what to do next,
+ * and which exit status it maps to. The table below is the only place exit codes live.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  config: 3,
+  notFound: 4,
+  conflict: 5,
+  connection: 6,
+  hostKey: 7,
+  hostSetup: 8,
+  cloud: 9,
+  internal: 70,
+} as const
+
+export type ExitKind = keyof typeof EXIT_CODES
+
+export const EXIT_CODE_DESCRIPTIONS: Record<ExitKind, string> = {
+  ok: 'success',
+  failure: 'the job or operation failed (orch logs -f and run --wait exit with the job\'s own status instead)',
+  usage: 'bad input: an invalid flag value, job name or argument',
+  config: 'configuration missing or malformed',
+  notFound: 'no such job',
+  conflict: 'the job name is in use, or the job is in a state that forbids the operation',
+  connection: 'the host is unreachable, refused the connection, or refused authentication',
+  hostKey: 'the host key is unknown or has changed',
+  hostSetup: 'the host lacks something orch needs (tmux, git, …)',
+  cloud: 'an AWS call failed or the instance is unusable',
+  internal: 'a bug in orch',
+}
+
+export class OrchError extends Error {
+  readonly kind: ExitKind
+  /** What the user should do next; printed after the message. */
+  readonly hint?: string
+
+  constructor(kind: ExitKind, message: string, hint?: string) {
+    super(message)
+    this.name = 'OrchError'
+    this.kind = kind
+    this.hint = hint
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind]
+  }
+
+  /** The one line written to stderr. */
+  toLine(): string {
+    return this.hint ? `${this.message} — ${this.hint}` : this.message
+  }
+}
+
+export const usageError = (message: string, hint?: string) => new OrchError('usage', message, hint)
+export const configError = (message: string, hint?: string) => new OrchError('config', message, hint)
+
+/** Turn anything thrown into an OrchError (unknown errors are bugs). */
+export function toOrchError(error: unknown): OrchError {
+  if (error instanceof OrchError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new OrchError('internal', `unexpected error: ${message}`, 'please report this with the command you ran')
+}
