@@ -1,6 +1,6 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, type Interfaces} from '@oclif/core'
 
-import {EXIT_CODES, OrchError, toOrchError} from '../output/errors.js'
+import {EXIT_CODES, OrchError, toOrchError, usageError} from '../output/errors.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -20,6 +20,28 @@ export abstract class OrchCommand extends Command {
     process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
   }
 
+  /**
+   * oclif reads `--flag=value` on a boolean flag as `--flag` plus a stray argument `value`, so
+   * `--light=false` would turn --light on; such a value is refused instead (node:util's parser in
+   * the fast route path refuses it too, and then defers to this path).
+   */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends FlagOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv: string[] = this.argv,
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    const definitions: Interfaces.FlagInput = {...this.ctor.baseFlags, ...(options?.flags ?? this.ctor.flags)}
+    const isBoolean = (name: string) => definitions[name]?.type === 'boolean' || (name === 'json' && this.ctor.enableJsonFlag)
+    const end = argv.indexOf('--')
+    for (const arg of end === -1 ? argv : argv.slice(0, end)) {
+      const match = /^--([^=]+)=/.exec(arg)
+      if (match && isBoolean(match[1]!)) {
+        throw usageError(`--${match[1]} takes no value (got "${arg}")`, `give --${match[1]} alone to turn it on, or leave it out`)
+      }
+    }
+    return parsed
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (error instanceof Errors.ExitError) {
       process.exitCode = error.oclif.exit
@@ -35,6 +57,17 @@ export abstract class OrchCommand extends Command {
   protected setExitCode(code: number): void {
     process.exitCode = code
   }
+}
+
+type FlagOutput = {[name: string]: any} // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * The command's positional words in the order they were typed. oclif's `argv` is sorted by each
+ * word's first occurrence on the command line, so `route --json -- echo --json` would come back
+ * as `--json echo`; its raw argument tokens keep the order.
+ */
+export function argWords(parsed: {raw: Interfaces.ParserOutput['raw']}): string[] {
+  return parsed.raw.flatMap((token) => (token.type === 'arg' ? [token.input] : []))
 }
 
 function firstLine(text: string): string {

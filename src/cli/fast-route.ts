@@ -27,9 +27,17 @@ export async function tryFastRoute(argv: readonly string[]): Promise<boolean> {
       options: {...PROFILE_FLAG_SPECS, json: {type: 'boolean'}},
       strict: true,
       allowPositionals: true,
+      tokens: true,
     })
   } catch {
     return false
+  }
+  // node:util keeps the last of a repeated option; oclif refuses it, so let oclif say so.
+  const seen = new Set<string>()
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || token.value === undefined) continue
+    if (seen.has(token.name)) return false
+    seen.add(token.name)
   }
 
   try {

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 
-import {OrchCommand} from '../cli/base-command.js'
+import {OrchCommand, argWords} from '../cli/base-command.js'
 import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
 import {loadConfig} from '../config/config.js'
 import {formatRoute} from '../output/format-route.js'
@@ -20,8 +20,8 @@ export default class Route extends OrchCommand {
   static override flags = {...routingFlags}
 
   async run(): Promise<RouteResult> {
-    const {flags, argv} = await this.parse(Route)
-    const profile = profileFromFlags(flags, argv as string[])
+    const parsed = await this.parse(Route)
+    const profile = profileFromFlags(parsed.flags, argWords(parsed))
     const config = loadConfig()
     const result = route(profile, config.thresholds)
     this.say(formatRoute(result))

@@ -35,6 +35,7 @@ export interface OrchConfig {
   logRetentionDays: number
   maxLogSize?: number
   logRoot: string
+  localLogRoot: string
   tmuxSocket?: string
   thresholds: RoutingThresholds
   /** The file the settings were read from, if any. */
@@ -164,6 +165,7 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     logRetentionDays: num('ORCH_LOG_RETENTION_DAYS'),
     maxLogSize: values.get('ORCH_MAX_LOG_SIZE') as number | undefined,
     logRoot: text('ORCH_LOG_ROOT')!,
+    localLogRoot: expandHome(text('ORCH_LOCAL_LOG_ROOT')!, env),
     tmuxSocket: text('ORCH_TMUX_SOCKET'),
     thresholds: {
       localMaxRuntimeMs: num('ORCH_LOCAL_MAX_RUNTIME'),

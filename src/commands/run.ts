@@ -1,0 +1,58 @@
+import {Args, Flags} from '@oclif/core'
+
+import {OrchCommand} from '../cli/base-command.js'
+import {configFromFlags, hostFlags} from '../cli/host-flags.js'
+import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
+import {type RunOutcome, runJob} from '../jobs/run-job.js'
+import {stampJobName, validateJobName} from '../jobs/names.js'
+import {parseEnvPairs} from '../jobs/start-job.js'
+import {formatStarted} from '../output/format-jobs.js'
+import {startProgress} from '../output/progress.js'
+import {writeOut} from '../output/stdout.js'
+
+export default class Run extends OrchCommand {
+  static override summary = 'Route a job, then run it: cloud → detached tmux session on the host; local → here, in the foreground'
+  static override description = `The command after -- runs exactly as typed: one argument is a shell script ('make && ./deploy'), several are a command line whose words are kept as given. Output goes to <log root>/NAME/run.log, ending with [EXIT: N].`
+  static override examples = [
+    `<%= config.bin %> run lros-backfill --runtime 2h -- 'python backfill.py --from 2026-01-01 | tee out.txt'`,
+    '<%= config.bin %> run build-check --where cloud --wait -- make -j8',
+    '<%= config.bin %> run quick-ls --runtime 10s --ui --light -- ls -la',
+  ]
+  static override strict = false
+  static override args = {name: Args.string({description: 'job name: letters, digits, - and _, at most 64', required: true})}
+  static override flags = {
+    ...routingFlags,
+    ...hostFlags,
+    where: Flags.string({description: 'override the routing decision', options: ['auto', 'cloud', 'local'], default: 'auto'}),
+    cwd: Flags.string({description: 'working directory on the host (default: the login directory)'}),
+    env: Flags.string({description: 'environment variable for the job, NAME=value (repeatable; values are never printed)', multiple: true}),
+    wait: Flags.boolean({description: 'follow the log until the job ends and exit with its status'}),
+    replace: Flags.boolean({description: 'delete the log of an earlier finished job with this name'}),
+    stamp: Flags.boolean({description: 'append -YYYYMMDD-HHMM (local time) to the name'}),
+  }
+
+  async run(): Promise<RunOutcome> {
+    const {args, flags, argv} = await this.parse(Run)
+    const command = (argv as string[]).slice(1)
+    const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
+    const spec = {name, argv: command, env: parseEnvPairs(flags.env ?? []), cwd: flags.cwd, replace: flags.replace}
+    const profile = profileFromFlags(flags, command)
+    const config = configFromFlags(flags)
+    const json = this.jsonEnabled()
+    const progress = await startProgress('routing…')
+    const outcome = await runJob(
+      config,
+      {spec, profile, where: flags.where as 'auto' | 'cloud' | 'local', wait: flags.wait, quiet: json},
+      {
+        progress,
+        started: (started) => {
+          if (!json) this.note(formatStarted(started, flags.wait || started.target === 'local'))
+        },
+        write: writeOut,
+        onReconnect: (attempt, delay) => this.note(`connection lost; reconnecting in ${Math.round(delay / 100) / 10}s (attempt ${attempt})`),
+      },
+    )
+    if (outcome.exitCode !== null) this.setExitCode(outcome.exitCode)
+    return outcome
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Where jobs run. Everything orch does to a job is a POSIX sh script run through a Host with
+ * positional arguments and optional stdin data, so job logic is written once for both kinds.
+ */
+export interface ScriptRun {
+  /** Positional parameters: $1, $2, … inside the script. */
+  args?: readonly string[]
+  /** Bytes fed to the script's stdin (user commands and secrets travel this way, never as words). */
+  input?: string | Buffer
+}
+
+export interface ScriptResult {
+  code: number
+  stdout: Buffer
+  stderr: string
+}
+
+export interface StreamHandlers {
+  onStdout: (chunk: Buffer) => void | Promise<void>
+  onStderr?: (chunk: Buffer) => void
+  /** Aborting stops reading; the remote script is told to hang up. */
+  signal?: AbortSignal
+}
+
+export interface Host {
+  readonly kind: 'local' | 'ssh'
+  /** `local`, or `user@host:port` for messages and JSON. */
+  readonly label: string
+  /** Run a script to completion and collect its output. */
+  run(script: string, options?: ScriptRun): Promise<ScriptResult>
+  /** Run a script, handing stdout to the caller as it arrives (with backpressure). */
+  stream(script: string, options: ScriptRun & StreamHandlers): Promise<number>
+  /** Run a program attached to this terminal (a pty over SSH); resolves with its exit status. */
+  interactive(argv: readonly string[]): Promise<number>
+  /** Drop and re-establish the connection (SSH); a no-op locally. */
+  reconnect(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Raised by stream() when the transport (not the script) failed, so a caller may reconnect and resume. */
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TransportError'
+  }
+}

@@ -1,0 +1,43 @@
+import {readFileSync} from 'node:fs'
+
+/**
+ * The POSIX sh that runs on a job's host lives in ./sh/*.sh (copied into dist by the build). Every
+ * control script is the prelude plus its own body, and receives data only as positional
+ * parameters or stdin — never spliced into the text — so a job name, a path or a user's command
+ * can never change what a script does.
+ *
+ * Job directory (<root>/<name>/): meta.json, cmd.sh (the command exactly as typed), env.sh (0600,
+ * deleted at the end), cwd, orch-wrapper.sh, pid, started, ended, exit, stopped, run.log, offsets.
+ */
+const cache = new Map<string, string>()
+function load(name: string): string {
+  let text = cache.get(name)
+  if (text === undefined) {
+    text = readFileSync(new URL(`./sh/${name}.sh`, import.meta.url), 'utf8')
+    cache.set(name, text)
+  }
+  return text
+}
+
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session'
+
+export function controlScript(name: ControlScript): string {
+  return `${load('prelude')}\n${load(name)}`
+}
+
+export function wrapperScript(): string {
+  return load('orch-wrapper')
+}
+
+/** Exit statuses of the control scripts (see each script's header). */
+export const SCRIPT_STATUS = {
+  ok: 0,
+  vanished: 3,
+  unknownJob: 4,
+  tmuxMissing: 64,
+  inUse: 65,
+  exists: 66,
+  sessionFailed: 67,
+  noCwd: 68,
+  rootUnwritable: 71,
+} as const

@@ -1,0 +1,16 @@
+import type {OrchConfig} from '../config/config.js'
+import type {Progress} from '../output/progress.js'
+import type {JobSite} from './site.js'
+import {type Where, cloudConfigured, cloudSite, localSite} from './sites.js'
+
+/** The sites `orch status` and `orch list` read: this machine, plus the cloud host when configured. */
+export async function sitesToList(config: OrchConfig, where?: Where, progress?: Progress): Promise<JobSite[]> {
+  const sites: JobSite[] = []
+  if (where !== 'cloud') sites.push(localSite(config))
+  if (where === 'cloud' || (where === undefined && cloudConfigured(config))) sites.push(await cloudSite(config, {progress}))
+  return sites
+}
+
+export async function closeAll(sites: readonly JobSite[]): Promise<void> {
+  await Promise.all(sites.map((site) => site.close()))
+}

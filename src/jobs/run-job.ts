@@ -1,0 +1,94 @@
+import type {OrchConfig} from '../config/config.js'
+import {runForeground} from '../hosts/local-host.js'
+import type {Progress} from '../output/progress.js'
+import type {JobProfile, Reason} from '../routing/profile.js'
+import {route} from '../routing/route.js'
+import {readLog} from './follow-log.js'
+import {type JobSpec, commandText, createJob} from './start-job.js'
+import {type JobSite} from './site.js'
+import {siteFor} from './sites.js'
+import type {JobStateName} from './state.js'
+
+export interface RunRequest {
+  spec: JobSpec
+  profile: JobProfile
+  where: 'auto' | 'cloud' | 'local'
+  /** Follow a cloud job's log until it ends and report its status. */
+  wait: boolean
+  /** Keep stdout for one JSON document: job output goes to stderr (local) or is not streamed (cloud). */
+  quiet: boolean
+}
+
+export interface RunOutcome {
+  name: string
+  target: 'cloud' | 'local'
+  host: string
+  state: JobStateName
+  logPath: string
+  reasons: Reason[]
+  /** The job's status when it was waited for (always for local jobs), else null. */
+  exitCode: number | null
+}
+
+export interface RunUi {
+  progress: Progress
+  /** Called once the job runs, before any waiting: print how to follow or attach. */
+  started(outcome: RunOutcome): void
+  /** Job output while waiting (cloud --wait). */
+  write(chunk: Buffer): Promise<void> | void
+  onReconnect?(attempt: number, delayMs: number, error: Error): void
+}
+
+/** Route the job (unless --where says), then start it there; optionally wait for its end. */
+export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi): Promise<RunOutcome> {
+  commandText(request.spec.argv) // refuse an empty command before connecting anywhere
+  const decision = route(request.profile, config.thresholds)
+  const target = request.where === 'auto' ? decision.target : request.where
+  const reasons: Reason[] =
+    request.where === 'auto' ? decision.reasons : [{code: target === 'cloud' ? 'default-cloud' : 'agent-local', message: `--where ${target} given`, inferred: false}]
+
+  ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
+  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true})
+  try {
+    return target === 'local' ? await runLocal(site, request, reasons, ui) : await runCloud(site, request, reasons, ui)
+  } finally {
+    ui.progress.stop()
+    await site.close()
+  }
+}
+
+async function runCloud(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+  ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
+  await createJob(site, request.spec, 'tmux', site.host.label)
+  const outcome: RunOutcome = {
+    name: request.spec.name,
+    target: 'cloud',
+    host: site.host.label,
+    state: 'RUNNING',
+    logPath: site.logPath(request.spec.name),
+    reasons,
+    exitCode: null,
+  }
+  ui.progress.stop()
+  ui.started(outcome)
+  if (!request.wait) return outcome
+  const result = await readLog(site, request.spec.name, {
+    follow: true,
+    write: request.quiet ? () => {} : ui.write,
+    onReconnect: ui.onReconnect,
+  })
+  return finish(outcome, result.exitCode)
+}
+
+async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+  const dir = await createJob(site, request.spec, 'local', 'local')
+  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
+  ui.progress.stop()
+  ui.started(outcome)
+  const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir], {stdoutToStderr: request.quiet})
+  return finish(outcome, code)
+}
+
+function finish(outcome: RunOutcome, exitCode: number | null): RunOutcome {
+  return {...outcome, exitCode, state: exitCode === 0 ? 'DONE' : 'FAILED'}
+}

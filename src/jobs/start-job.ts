@@ -1,0 +1,86 @@
+import {shellWord} from '../hosts/shell-words.js'
+import {OrchError, usageError} from '../output/errors.js'
+import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
+import type {JobMeta} from './job-record.js'
+import type {JobSite} from './site.js'
+
+export interface JobSpec {
+  name: string
+  /** The command's words after `--`. */
+  argv: readonly string[]
+  env: Record<string, string>
+  cwd?: string
+  replace: boolean
+}
+
+/**
+ * One argument is a shell script, run exactly as typed (`orch run x -- 'make && ./deploy'`).
+ * Several arguments are a command line whose words are kept exactly (`orch run x -- python t.py --name "my run"`).
+ */
+export function commandText(argv: readonly string[]): string {
+  if (argv.length === 0) throw usageError('no command given', 'put the command after --, e.g. orch run my-job -- make build')
+  if (argv.length === 1) return argv[0]!
+  return argv.map((word) => shellWord(word)).join(' ')
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** KEY=VALUE pairs, validated before anything touches a host. */
+export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    const key = eq > 0 ? pair.slice(0, eq) : ''
+    if (!ENV_NAME.test(key)) throw usageError(`--env "${key || pair.split('=')[0]}" is not KEY=VALUE with a valid variable name`, 'use --env NAME=value (letters, digits and _, not starting with a digit)')
+    env[key] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+function envFile(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `export ${key}=${shellWord(value)}\n`)
+    .join('')
+}
+
+/**
+ * Create the job's directory on the site and (for tmux mode) start its session. Returns the
+ * directory's absolute path on the site. Nothing is left behind when this fails.
+ */
+export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'local', hostLabel: string): Promise<string> {
+  const command = Buffer.from(commandText(spec.argv))
+  const secrets = Buffer.from(envFile(spec.env))
+  const meta: JobMeta = {
+    name: spec.name,
+    command: command.toString(),
+    target: site.target,
+    host: hostLabel,
+    createdAt: new Date().toISOString(),
+    cwd: spec.cwd ?? null,
+    envNames: Object.keys(spec.env),
+  }
+  const result = await site.run(
+    controlScript('start'),
+    [spec.name, spec.replace ? '1' : '0', String(command.length), String(secrets.length), JSON.stringify(meta), spec.cwd ?? '', mode, wrapperScript()],
+    Buffer.concat([command, secrets]),
+  )
+  const said = result.stdout.toString().trim()
+  switch (result.code) {
+    case SCRIPT_STATUS.ok:
+      return said
+    case SCRIPT_STATUS.tmuxMissing:
+      throw new OrchError('hostSetup', `tmux is not installed on ${hostLabel}`, 'install it (sudo apt-get install -y tmux, or sudo dnf install -y tmux), or run orch host bootstrap')
+    case SCRIPT_STATUS.inUse:
+      throw new OrchError('conflict', `job name ${spec.name} is in use by a job that has not finished`, `pick another name, or stop it first: orch stop ${spec.name}`)
+    case SCRIPT_STATUS.exists:
+      throw new OrchError('conflict', `job ${spec.name} already ran on ${hostLabel} and its log is kept`, `pick another name (orch run --stamp adds the time), or pass --replace to delete the old log`)
+    case SCRIPT_STATUS.sessionFailed:
+      throw new OrchError('hostSetup', `tmux could not start the session for ${spec.name}: ${said || result.stderr.trim()}`, 'check tmux on the host (tmux -V)')
+    case SCRIPT_STATUS.noCwd:
+      throw usageError(`--cwd ${spec.cwd} does not exist on ${hostLabel}`, 'give a directory that exists there')
+    case SCRIPT_STATUS.rootUnwritable:
+      throw new OrchError('hostSetup', `cannot create the job directory under ${said} on ${hostLabel}`, 'check ORCH_LOG_ROOT and its permissions')
+    default:
+      throw new OrchError('failure', `starting ${spec.name} failed on ${hostLabel} (status ${result.code}): ${result.stderr.trim() || said}`, 'check the host with ssh, then retry')
+  }
+}

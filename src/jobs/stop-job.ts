@@ -1,0 +1,28 @@
+import {OrchError} from '../output/errors.js'
+import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
+import type {JobSite} from './site.js'
+import {unknownJob} from './sites.js'
+
+export interface StopOutcome {
+  name: string
+  state: 'STOPPED' | 'DONE' | 'FAILED'
+  exitCode: number | null
+  /** True when the job had already finished and nothing was done. */
+  alreadyFinished: boolean
+  host: string
+}
+
+/** End a job: TERM its process group, KILL after `graceSeconds`; the log still ends with [EXIT: N]. */
+export async function stopJob(site: JobSite, name: string, graceSeconds: number): Promise<StopOutcome> {
+  const result = await site.run(controlScript('stop'), [name, String(graceSeconds)])
+  if (result.code === SCRIPT_STATUS.unknownJob) throw unknownJob(name)
+  const [word, code] = result.stdout.toString().trim().split(/\s+/)
+  if (result.code !== 0 || (word !== 'already' && word !== 'stopped')) {
+    throw new OrchError('failure', `stopping ${name} failed on ${site.host.label}: ${result.stderr.trim() || result.stdout.toString().trim()}`, 'check the host with ssh')
+  }
+  const exitCode = code !== undefined && code !== '' ? Number(code) : null
+  if (word === 'already') {
+    return {name, state: exitCode === 0 ? 'DONE' : 'FAILED', exitCode, alreadyFinished: true, host: site.host.label}
+  }
+  return {name, state: 'STOPPED', exitCode, alreadyFinished: false, host: site.host.label}
+}

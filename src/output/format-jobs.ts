@@ -1,0 +1,81 @@
+import {formatDistanceStrict} from 'date-fns/formatDistanceStrict'
+import {formatDistanceToNowStrict} from 'date-fns/formatDistanceToNowStrict'
+
+import type {JobEntry} from '../jobs/list-jobs.js'
+import type {RunOutcome} from '../jobs/run-job.js'
+import type {StopOutcome} from '../jobs/stop-job.js'
+import {style} from './style.js'
+
+const STATE_COLOURS: Record<string, (text: string) => string> = {
+  QUEUED: style.yellow,
+  STARTING: style.yellow,
+  RUNNING: style.cyan,
+  DONE: style.green,
+  FAILED: style.red,
+  STOPPED: style.magenta,
+}
+
+export const colourState = (state: string) => (STATE_COLOURS[state] ?? ((s: string) => s))(state)
+
+/** Columns padded to their widest cell; colour codes do not count towards width. */
+export function table(header: string[], rows: string[][]): string {
+  const visible = (text: string) => text.replace(/\u001B\[[0-9;]*m/g, '').length
+  const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((row) => visible(row[i] ?? ''))))
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
+      .join('  ')
+      .trimEnd()
+  return [style.bold(line(header)), ...rows.map(line)].join('\n')
+}
+
+const oneLine = (command: string, max = 50) => {
+  const flat = command.replace(/\s*\n\s*/g, ' ⏎ ')
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+}
+
+export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
+  if (jobs.length === 0) return 'no jobs running, starting or queued'
+  return table(
+    ['NAME', 'STATE', 'ELAPSED', 'WHERE', 'COMMAND'],
+    jobs.map((job) => [
+      job.name,
+      colourState(job.state),
+      job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceToNowStrict(new Date(job.createdAt))} waiting` : '-',
+      job.target === 'local' ? 'local' : job.host,
+      oneLine(job.command),
+    ]),
+  )
+}
+
+export function formatList(jobs: readonly JobEntry[]): string {
+  if (jobs.length === 0) return 'no jobs yet (start one with orch run NAME -- COMMAND)'
+  return table(
+    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'WHERE', 'COMMAND'],
+    jobs.map((job) => [
+      job.name,
+      colourState(job.state),
+      job.exitCode === null ? '-' : String(job.exitCode),
+      job.startedAt ? `${formatDistanceToNowStrict(new Date(job.startedAt))} ago` : '-',
+      job.startedAt && job.endedAt ? formatDistanceStrict(new Date(job.startedAt), new Date(job.endedAt)) : job.startedAt ? 'running' : '-',
+      job.target === 'local' ? 'local' : job.host,
+      oneLine(job.command),
+    ]),
+  )
+}
+
+export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
+  const lines = [`${style.bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
+  lines.push(`  log:     ${outcome.logPath}`)
+  if (outcome.target === 'cloud') {
+    if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)
+    lines.push(`  attach:  orch attach ${outcome.name}`)
+    lines.push(`  stop:    orch stop ${outcome.name}`)
+  }
+  return lines.join('\n')
+}
+
+export function formatStop(outcome: StopOutcome): string {
+  if (outcome.alreadyFinished) return `${outcome.name} had already finished (${colourState(outcome.state)}, exit ${outcome.exitCode ?? '-'}); nothing to stop`
+  return `${outcome.name} ${colourState('STOPPED')} (exit ${outcome.exitCode ?? '-'}) on ${outcome.host}`
+}
