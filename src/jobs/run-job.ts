@@ -85,7 +85,7 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
   const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
   ui.progress.stop()
   ui.started(outcome)
-  const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir], {stdoutToStderr: request.quiet})
+  const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
   return finish(outcome, code)
 }
 

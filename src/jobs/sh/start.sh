@@ -27,7 +27,7 @@ printf '%s' "$cwd" > "$dir/cwd"
 printf '%s' "$wrapper" > "$dir/orch-wrapper.sh"
 : > "$dir/run.log"
 if [ "$mode" = tmux ]; then
-  if ! err=$(tmx new-session -d -s "$name" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" 2>&1); then
+  if ! err=$(tmx new-session -d -s "$name" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$name" 2>&1); then
     rm -rf "$dir"
     [ -n "$old" ] && mv "$old" "$dir"
     echo "$err"
