@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {OrchCommand} from '../cli/base-command.js'
+import {OrchCommand, argWords} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
 import {type RunOutcome, runJob} from '../jobs/run-job.js'
@@ -32,8 +32,9 @@ export default class Run extends OrchCommand {
   }
 
   async run(): Promise<RunOutcome> {
-    const {args, flags, argv} = await this.parse(Run)
-    const command = (argv as string[]).slice(1)
+    const parsed = await this.parse(Run)
+    const {args, flags} = parsed
+    const command = argWords(parsed).slice(1)
     const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
     const spec = {name, argv: command, env: parseEnvPairs(flags.env ?? []), cwd: flags.cwd, replace: flags.replace}
     const profile = profileFromFlags(flags, command)

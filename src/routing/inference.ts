@@ -18,7 +18,8 @@ interface Rule {
 }
 
 const HEAVY_LOG_RULES: Rule[] = [
-  {pattern: /\btail\s+(-\w*\s+)*-[a-zA-Z]*[fF]/, evidence: 'tail -f'},
+  // `tail` with -f/-F (alone or in a cluster such as -qf) or --follow anywhere among its own words: `tail -n 100 -f x`.
+  {pattern: /\btail\s+([^\s|;&]+\s+)*?(-[a-zA-Z]*[fF]|--follow\b)/, evidence: 'tail -f'},
   {pattern: /(^|[;&|(]\s*)watch\s/, evidence: 'watch'},
   {pattern: /\b(npm|pnpm|yarn|bun)\s+(run\s+)?(dev|start|serve|watch)\b/, evidence: 'dev server'},
   {pattern: /\b(next|vite|nuxt|astro)\s+dev\b|\bnodemon\b|\bwebpack(-dev-server|\s+serve)\b/, evidence: 'dev server'},
