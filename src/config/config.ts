@@ -34,6 +34,9 @@ export interface OrchConfig {
   maxParallel: number
   logRetentionDays: number
   maxLogSize?: number
+  crontab: string
+  autostopShutdownCommand: string
+  hostDir: string
   logRoot: string
   localLogRoot: string
   tmuxSocket?: string
@@ -164,6 +167,9 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     maxParallel: num('ORCH_MAX_PARALLEL'),
     logRetentionDays: num('ORCH_LOG_RETENTION_DAYS'),
     maxLogSize: values.get('ORCH_MAX_LOG_SIZE') as number | undefined,
+    crontab: text('ORCH_CRONTAB')!,
+    autostopShutdownCommand: text('ORCH_AUTOSTOP_SHUTDOWN_CMD')!,
+    hostDir: text('ORCH_HOST_DIR')!,
     logRoot: text('ORCH_LOG_ROOT')!,
     localLogRoot: expandHome(text('ORCH_LOCAL_LOG_ROOT')!, env),
     tmuxSocket: text('ORCH_TMUX_SOCKET'),

@@ -322,6 +322,8 @@ class Sandbox implements SandboxSshd {
       ORCH_KNOWN_HOSTS: this.knownHostsPath,
       ORCH_LOG_ROOT: this.logRoot,
       ORCH_TMUX_SOCKET: this.tmuxSocket,
+      // orch's own files on the host (tools, autostop state) stay in the sandbox too.
+      ORCH_HOST_DIR: `${this.home}/.orch`,
     }
   }
 

@@ -1,0 +1,18 @@
+import type {HostStatus} from '../cloud/host-lifecycle.js'
+import {formatDuration} from '../config/units.js'
+import {style} from './style.js'
+
+export function formatHostStatus(status: HostStatus): string {
+  const lines: string[] = []
+  if (status.instance) {
+    const i = status.instance
+    lines.push(`instance  ${i.id} (${i.type ?? '?'})`)
+    lines.push(`state     ${i.state === 'running' ? style.green(i.state) : style.yellow(i.state)}`)
+    lines.push(`address   ${i.address ?? '-'}`)
+    lines.push(`uptime    ${i.uptimeSeconds === null ? '-' : formatDuration(i.uptimeSeconds * 1000)}`)
+  }
+  if (status.host) lines.push(`ssh       ${status.host} (${status.reachable ? 'reachable' : 'unreachable'})`)
+  if (status.jobs) lines.push(`jobs      ${status.jobs.running} running, ${status.jobs.starting} starting, ${status.jobs.queued} queued`)
+  if (status.reachable) lines.push(`autostop  ${status.autostop ?? 'off'}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,19 @@
+import type {CronOutcome} from '../jobs/cron-lines.js'
+import type {PruneOutcome} from '../jobs/prune-jobs.js'
+import {formatSize} from '../config/units.js'
+
+export function formatPrune(outcomes: readonly PruneOutcome[]): string {
+  return outcomes
+    .map((outcome) => {
+      const verb = outcome.dryRun ? 'would delete' : 'deleted'
+      const lines = outcome.deleted.map((job) => `  ${verb} ${job.name} (${formatSize(job.bytes)})`)
+      const summary = `${outcome.where === 'local' ? 'local' : outcome.host}: ${outcome.dryRun ? 'would prune' : 'pruned'} ${outcome.deleted.length} job(s) older than ${outcome.olderThanDays} days, ${outcome.dryRun ? 'freeing' : 'freed'} ${formatSize(outcome.bytesFreed)}`
+      return [summary, ...lines].join('\n')
+    })
+    .join('\n')
+}
+
+export function formatCron(outcome: CronOutcome): string {
+  const head = outcome.action === 'show' ? `${outcome.host} crontab (${outcome.marker}):` : `${outcome.host}: ${outcome.message || outcome.action}`
+  return [head, outcome.line ? `  ${outcome.line}` : '  (no line installed)'].join('\n')
+}
