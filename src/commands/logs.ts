@@ -4,6 +4,8 @@ import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {DURATION_FORMS, parseDuration} from '../config/units.js'
 import {readLog} from '../jobs/follow-log.js'
+import {jobInfo} from '../jobs/job-info.js'
+import {shipAfterFollow} from '../jobs/run-job.js'
 import {locateJob} from '../jobs/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
 import type {Where} from '../jobs/sites.js'
@@ -21,6 +23,7 @@ export default class Logs extends OrchCommand {
     tail: Flags.string({description: 'start with the last N lines'}),
     since: Flags.string({description: `start with output written in the last DURATION (${DURATION_FORMS}); 2-second resolution`}),
     where: whereFlag,
+    source: Flags.string({description: 'read from the host (default) or from CloudWatch Logs (works after the host is gone)', options: ['host', 'cloudwatch'], default: 'host'}),
   }
 
   async run(): Promise<void> {
@@ -38,6 +41,12 @@ export default class Logs extends OrchCommand {
       sinceSeconds = Math.ceil(ms / 1000)
     }
     const config = configFromFlags(flags)
+    if (flags.source === 'cloudwatch') {
+      const {printCloudWatchLog} = await import('../cloud/ship-job.js')
+      const lines = await printCloudWatchLog(config, name, writeOut)
+      if (lines === 0) this.note(`no events for ${name} in CloudWatch ${config.cloudwatchGroup}`)
+      return
+    }
     const {site} = await locateJob(config, name, flags.where as Where | undefined)
     // Ctrl-C stops reading only; the job is untouched.
     const stop = new AbortController()
@@ -54,6 +63,8 @@ export default class Logs extends OrchCommand {
       })
       if (stop.signal.aborted) return this.setExitCode(130)
       if (flags.follow) {
+        const info = await jobInfo(site, name)
+        if (info.meta.cloudwatch) await shipAfterFollow(config, site, name, (message) => this.note(message))
         if (result.vanished) throw new OrchError('failure', `job ${name} ended without an exit status (its session vanished: host reboot or tmux killed)`, `its state is FAILED; see orch list`)
         if (result.exitCode !== null) this.setExitCode(result.exitCode)
       }

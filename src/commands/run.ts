@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {OrchCommand, argWords} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
+import {cloudwatchWanted} from '../config/config.js'
 import {type RunOutcome, runJob} from '../jobs/run-job.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
 import {parseEnvPairs} from '../jobs/start-job.js'
@@ -29,6 +30,7 @@ export default class Run extends OrchCommand {
     wait: Flags.boolean({description: 'follow the log until the job ends and exit with its status'}),
     replace: Flags.boolean({description: 'delete the log of an earlier finished job with this name'}),
     stamp: Flags.boolean({description: 'append -YYYYMMDD-HHMM (local time) to the name'}),
+    cloudwatch: Flags.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
   }
 
   async run(): Promise<RunOutcome> {
@@ -36,9 +38,9 @@ export default class Run extends OrchCommand {
     const {args, flags} = parsed
     const command = argWords(parsed).slice(1)
     const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
-    const spec = {name, argv: command, env: parseEnvPairs(flags.env ?? []), cwd: flags.cwd, replace: flags.replace}
     const profile = profileFromFlags(flags, command)
     const config = configFromFlags(flags)
+    const spec = {name, argv: command, env: parseEnvPairs(flags.env ?? []), cwd: flags.cwd, replace: flags.replace, cloudwatch: cloudwatchWanted(config, flags.cloudwatch)}
     const json = this.jsonEnabled()
     const progress = await startProgress('routing…')
     const outcome = await runJob(
@@ -51,6 +53,7 @@ export default class Run extends OrchCommand {
         },
         write: writeOut,
         onReconnect: (attempt, delay) => this.note(`connection lost; reconnecting in ${Math.round(delay / 100) / 10}s (attempt ${attempt})`),
+        warn: (message) => this.note(message),
       },
     )
     if (outcome.exitCode !== null) this.setExitCode(outcome.exitCode)

@@ -97,6 +97,12 @@ function describeSource(source: Source, variable: string): string {
   }
 }
 
+/** Whether a job's log goes to CloudWatch: --cloudwatch at run time, or ORCH_CLOUDWATCH=always. */
+export function cloudwatchWanted(config: Pick<OrchConfig, 'cloudwatch'>, requested: boolean | undefined): boolean {
+  if (config.cloudwatch === 'never') return false
+  return config.cloudwatch === 'always' || requested === true
+}
+
 /** Reads settings with one precedence: flag, then environment, then file, then default. */
 export function loadConfig(options: LoadOptions = {}): OrchConfig {
   const env = options.env ?? process.env

@@ -23,6 +23,8 @@ export interface JobMeta {
   createdAt: string
   cwd: string | null
   envNames: string[]
+  /** Ship run.log to CloudWatch Logs when the job ends (orch run --cloudwatch). */
+  cloudwatch?: boolean
 }
 
 interface RawJob {

@@ -37,6 +37,8 @@ export interface RunUi {
   /** Job output while waiting (cloud --wait). */
   write(chunk: Buffer): Promise<void> | void
   onReconnect?(attempt: number, delayMs: number, error: Error): void
+  /** A problem that does not change the job's outcome (e.g. CloudWatch shipping failed). */
+  warn(message: string): void
 }
 
 /** Route the job (unless --where says), then start it there; optionally wait for its end. */
@@ -50,14 +52,14 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true})
   try {
-    return target === 'local' ? await runLocal(site, request, reasons, ui) : await runCloud(site, request, reasons, ui)
+    return target === 'local' ? await runLocal(site, request, reasons, ui) : await runCloud(config, site, request, reasons, ui)
   } finally {
     ui.progress.stop()
     await site.close()
   }
 }
 
-async function runCloud(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
   await createJob(site, request.spec, 'tmux', site.host.label)
   const outcome: RunOutcome = {
@@ -77,6 +79,7 @@ async function runCloud(site: JobSite, request: RunRequest, reasons: Reason[], u
     write: request.quiet ? () => {} : ui.write,
     onReconnect: ui.onReconnect,
   })
+  if (request.spec.cloudwatch) await shipAfterFollow(config, site, request.spec.name, ui.warn)
   return finish(outcome, result.exitCode)
 }
 
@@ -87,6 +90,20 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
   ui.started(outcome)
   const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
   return finish(outcome, code)
+}
+
+/**
+ * Ship a finished job's log to CloudWatch. Failure is reported, never fatal: the log is still on
+ * the host and `orch ship NAME` sends what is missing.
+ */
+export async function shipAfterFollow(config: OrchConfig, site: JobSite, name: string, warn: (message: string) => void): Promise<void> {
+  try {
+    const {shipJobLog} = await import('../cloud/ship-job.js')
+    const shipped = await shipJobLog(config, site, name)
+    warn(`shipped ${shipped.eventsSent} new log event(s) of ${name} to CloudWatch ${shipped.group}/${shipped.stream}`)
+  } catch (error) {
+    warn(`could not ship ${name} to CloudWatch: ${(error as Error).message}; retry with orch ship ${name}`)
+  }
 }
 
 function finish(outcome: RunOutcome, exitCode: number | null): RunOutcome {

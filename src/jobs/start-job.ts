@@ -11,6 +11,7 @@ export interface JobSpec {
   env: Record<string, string>
   cwd?: string
   replace: boolean
+  cloudwatch?: boolean
 }
 
 /**
@@ -58,6 +59,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     createdAt: new Date().toISOString(),
     cwd: spec.cwd ?? null,
     envNames: Object.keys(spec.env),
+    cloudwatch: spec.cloudwatch === true,
   }
   const result = await site.run(
     controlScript('start'),
