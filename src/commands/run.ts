@@ -3,10 +3,10 @@ import {Args, Flags} from '@oclif/core'
 import {OrchCommand, argWords} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
+import {guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
 import {cloudwatchWanted} from '../config/config.js'
 import {type RunOutcome, runJob} from '../jobs/run-job.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
-import {parseEnvPairs} from '../jobs/start-job.js'
 import {formatStarted} from '../output/format-jobs.js'
 import {startProgress} from '../output/progress.js'
 import {writeOut} from '../output/stdout.js'
@@ -30,6 +30,13 @@ export default class Run extends OrchCommand {
     wait: Flags.boolean({description: 'follow the log until the job ends and exit with its status'}),
     replace: Flags.boolean({description: 'delete the log of an earlier finished job with this name'}),
     stamp: Flags.boolean({description: 'append -YYYYMMDD-HHMM (local time) to the name'}),
+    'env-file': Flags.string({description: 'file of NAME=value lines for the job\'s environment (values are never printed)'}),
+    retries: Flags.string({description: 'L2: re-run on a non-zero exit this many times, on the host', helpGroup: 'GUARDRAILS'}),
+    'retry-delay': Flags.string({description: 'wait before the first retry (default 30s)', helpGroup: 'GUARDRAILS'}),
+    backoff: Flags.string({description: 'multiply the wait by this after each retry (default 2)', helpGroup: 'GUARDRAILS'}),
+    'max-parallel': Flags.string({description: 'jobs running at once on the host (default ORCH_MAX_PARALLEL, 4); more wait QUEUED', helpGroup: 'GUARDRAILS'}),
+    notify: Flags.boolean({description: 'L4: announce the end (Slack with ORCH_SLACK_WEBHOOK_URL, else stdout); ORCH_NOTIFY sets it always', helpGroup: 'GUARDRAILS'}),
+    'max-log-size': Flags.string({description: 'cap run.log (e.g. 1G): older output moves to run.log.1', helpGroup: 'GUARDRAILS'}),
     cloudwatch: Flags.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
   }
 
@@ -40,7 +47,15 @@ export default class Run extends OrchCommand {
     const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
     const profile = profileFromFlags(flags, command)
     const config = configFromFlags(flags)
-    const spec = {name, argv: command, env: parseEnvPairs(flags.env ?? []), cwd: flags.cwd, replace: flags.replace, cloudwatch: cloudwatchWanted(config, flags.cloudwatch)}
+    const spec = {
+      name,
+      argv: command,
+      env: jobEnvironment(flags['env-file'], flags.env ?? []),
+      cwd: flags.cwd,
+      replace: flags.replace,
+      cloudwatch: cloudwatchWanted(config, flags.cloudwatch),
+      guardrails: guardrailsFrom(flags, config),
+    }
     const json = this.jsonEnabled()
     const progress = await startProgress('routing…')
     const outcome = await runJob(

@@ -4,6 +4,7 @@ import {dirname, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 
 import {configError} from '../output/errors.js'
+import {registerSecret} from '../output/redact.js'
 import {SETTINGS, type ParsedValue, type SettingName, type SettingSpec, parseSetting} from './settings.js'
 
 /** Where a setting's value came from, for messages (never the value itself when it is secret). */
@@ -145,6 +146,7 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     }
     values.set(spec.variable, parsed.value)
     sources[spec.variable] = source
+    if (spec.secret) registerSecret(String(parsed.value))
   }
 
   const text = (name: SettingName) => {

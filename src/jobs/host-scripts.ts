@@ -19,7 +19,7 @@ function load(name: string): string {
   return text
 }
 
-export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info'
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'rollback'
 
 export function controlScript(name: ControlScript): string {
   return `${load('prelude')}\n${load(name)}`
@@ -39,5 +39,7 @@ export const SCRIPT_STATUS = {
   exists: 66,
   sessionFailed: 67,
   noCwd: 68,
+  noCommit: 69,
+  gitFailed: 70,
   rootUnwritable: 71,
 } as const

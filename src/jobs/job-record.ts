@@ -12,6 +12,10 @@ export interface JobRecord {
   endedAt: string | null
   exitCode: number | null
   logPath: string
+  /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */
+  attempts: number
+  /** 1-based place in the host's queue while QUEUED, else null. */
+  queuePosition: number | null
 }
 
 /** What `orch run` stores in meta.json; never secret values, only variable names. */
@@ -32,6 +36,7 @@ interface RawJob {
   files: Map<string, string>
   alive: boolean
   staleStart: boolean
+  queuePosition: number | null
 }
 
 const epochToIso = (text: string | undefined) => {
@@ -44,9 +49,10 @@ export function parseJobList(output: string, site: {target: 'cloud' | 'local'; l
   const jobs = new Map<string, RawJob>()
   const job = (name: string) => {
     let raw = jobs.get(name)
-    if (!raw) jobs.set(name, (raw = {files: new Map(), alive: false, staleStart: false}))
+    if (!raw) jobs.set(name, (raw = {files: new Map(), alive: false, staleStart: false, queuePosition: null}))
     return raw
   }
+  let queued = 0
   for (const line of output.split('\n')) {
     if (line.startsWith('F ')) {
       const colon = line.indexOf(':')
@@ -64,6 +70,9 @@ export function parseJobList(output: string, site: {target: 'cloud' | 'local'; l
     } else if (line.startsWith('A ')) {
       const [, name, alive] = line.split(' ')
       if (name && isJobName(name)) job(name).alive = alive === '1'
+    } else if (line.startsWith('Q ')) {
+      const name = line.slice(2).trim()
+      if (isJobName(name)) job(name).queuePosition = ++queued
     } else if (line.startsWith('S ')) {
       const name = line.slice(2).trim()
       if (isJobName(name)) job(name).staleStart = true
@@ -93,6 +102,8 @@ export function parseJobList(output: string, site: {target: 'cloud' | 'local'; l
       endedAt: epochToIso(raw.files.get('ended')),
       exitCode: exitCodeOf(status),
       logPath: site.logPath(name),
+      attempts: Number(raw.files.get('attempts') ?? 0) || 0,
+      queuePosition: status.state === 'QUEUED' ? raw.queuePosition : null,
       status,
       createdAt: raw.meta.createdAt,
     })

@@ -27,6 +27,6 @@ export async function unfinishedJobs(sites: readonly JobSite[]): Promise<JobEntr
 
 /** The JSON shape of a job (the contract): drops internal fields. */
 export function toJobJson(job: JobEntry): JobRecord {
-  const {name, state, target, host, command, startedAt, endedAt, exitCode, logPath} = job
-  return {name, state, target, host, command, startedAt, endedAt, exitCode, logPath}
+  const {name, state, target, host, command, startedAt, endedAt, exitCode, logPath, attempts, queuePosition} = job
+  return {name, state, target, host, command, startedAt, endedAt, exitCode, logPath, attempts, queuePosition}
 }

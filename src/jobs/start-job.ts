@@ -12,6 +12,39 @@ export interface JobSpec {
   cwd?: string
   replace: boolean
   cloudwatch?: boolean
+  guardrails?: Guardrails
+}
+
+/** What the wrapper does on the host around the command (SPEC §4). */
+export interface Guardrails {
+  /** L2: re-runs after a non-zero exit, waiting retryDelaySeconds × backoff^n between attempts. */
+  retries: number
+  retryDelaySeconds: number
+  backoff: number
+  /** Jobs running at once on the host; more wait as QUEUED. 0: no limit. */
+  maxParallel: number
+  /** L4: where the end of the job is announced. */
+  notify: 'slack' | 'stdout' | 'off'
+  /** Secret: kept in a 0600 file on the host, never in argv, logs or JSON. */
+  slackWebhookUrl?: string
+  /** Bytes; 0: no cap. */
+  maxLogSize: number
+}
+
+export const NO_GUARDRAILS: Guardrails = {retries: 0, retryDelaySeconds: 30, backoff: 2, maxParallel: 0, notify: 'off', maxLogSize: 0}
+
+/** The wrapper's options file: KEY=value lines of numbers and words only (it is sourced by sh). */
+function wrapperOptions(guardrails: Guardrails, hostLabel: string): string {
+  const safeLabel = hostLabel.replace(/[^A-Za-z0-9@.:_[\]-]/g, '')
+  return [
+    `retries=${Math.trunc(guardrails.retries)}`,
+    `retry_delay=${Math.trunc(guardrails.retryDelaySeconds)}`,
+    `backoff=${Number(guardrails.backoff)}`,
+    `max_parallel=${Math.trunc(guardrails.maxParallel)}`,
+    `notify=${guardrails.notify}`,
+    `max_log_size=${Math.trunc(guardrails.maxLogSize)}`,
+    `host_label='${safeLabel}'`,
+  ].join('\n')
 }
 
 /**
@@ -51,6 +84,8 @@ function envFile(env: Record<string, string>): string {
 export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'local', hostLabel: string): Promise<string> {
   const command = Buffer.from(commandText(spec.argv))
   const secrets = Buffer.from(envFile(spec.env))
+  const guardrails = spec.guardrails ?? NO_GUARDRAILS
+  const webhook = Buffer.from(guardrails.notify === 'slack' ? (guardrails.slackWebhookUrl ?? '') : '')
   const meta: JobMeta = {
     name: spec.name,
     command: command.toString(),
@@ -63,8 +98,19 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
   }
   const result = await site.run(
     controlScript('start'),
-    [spec.name, spec.replace ? '1' : '0', String(command.length), String(secrets.length), JSON.stringify(meta), spec.cwd ?? '', mode, wrapperScript()],
-    Buffer.concat([command, secrets]),
+    [
+      spec.name,
+      spec.replace ? '1' : '0',
+      String(command.length),
+      String(secrets.length),
+      JSON.stringify(meta),
+      spec.cwd ?? '',
+      mode,
+      wrapperScript(),
+      wrapperOptions(mode === 'local' ? {...guardrails, maxParallel: 0} : guardrails, hostLabel),
+      String(webhook.length),
+    ],
+    Buffer.concat([command, secrets, webhook]),
   )
   const said = result.stdout.toString().trim()
   switch (result.code) {

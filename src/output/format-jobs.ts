@@ -40,7 +40,7 @@ export function formatStatus(jobs: readonly JobEntry[], now = new Date()): strin
     ['NAME', 'STATE', 'ELAPSED', 'WHERE', 'COMMAND'],
     jobs.map((job) => [
       job.name,
-      colourState(job.state),
+      job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state),
       job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceToNowStrict(new Date(job.createdAt))} waiting` : '-',
       job.target === 'local' ? 'local' : job.host,
       oneLine(job.command),

@@ -3,43 +3,156 @@
 # records its exit status. It ignores hangup, interrupt and terminate so it outlives the command and
 # always writes [EXIT: N]; the command gets default signal handling back before it starts.
 # $1 = the job directory, $2 = mode (tmux|local), $3 = tmux socket ('' = default), $4 = session name.
-# Written by orch; do not edit.
+# Options come from $dir/options (written by orch: numbers and words only): retries, retry_delay,
+# backoff, max_parallel, notify, max_log_size, host_label. Written by orch; do not edit.
 dir=$1 mode=${2:-local} sock=${3:-} session=${4:-}
 log=$dir/run.log
+root=${dir%/*}
+retries=0 retry_delay=30 backoff=2 max_parallel=0 notify=off max_log_size=0 host_label=
+[ -f "$dir/options" ] && . "$dir/options"
 trap '' HUP INT TERM QUIT
 echo $$ > "$dir/pid"
-date +%s > "$dir/started"
 if tee -p < /dev/null > /dev/null 2>&1; then teeopt=-p; else teeopt=; fi
+stopped() { [ -f "$dir/stopped" ]; }
+# Set by the monitor when the tmux session is gone: nothing more may start.
+lost() { [ -f "$dir/session-lost" ]; }
+
+# Log cap: past max_log_size the log is copied to run.log.1 and truncated with a marker (tee
+# appends, so it carries on at the new end); at most one old part is kept.
+cap_log() {
+  [ "$max_log_size" -gt 0 ] || return 0
+  size=$(wc -c < "$log" 2> /dev/null | tr -d ' ')
+  [ "${size:-0}" -gt "$max_log_size" ] || return 0
+  cp "$log" "$log.1" && : > "$log" && printf '[orch: log passed %s bytes; earlier output moved to run.log.1]\n' "$max_log_size" >> "$log"
+}
+
 # A monitor beside the job: (time, size) samples let 'orch logs --since' find where recent output
-# begins; and when the job's tmux session disappears (tmux kill-session or kill-server behind
-# orch's back), the command gets the hangup a closed terminal would give it, so the job ends FAILED
-# with its status recorded instead of running on unseen.
+# begins; it enforces the log cap; and when the job's tmux session disappears (tmux kill-session or
+# kill-server behind orch's back), the command gets the hangup a closed terminal would give it, so
+# the job ends FAILED with its status recorded instead of running on unseen.
 ( last=-1
-  while kill -0 $$ 2>/dev/null; do
-    size=$(wc -c < "$log" 2>/dev/null | tr -d ' ')
+  while kill -0 $$ 2> /dev/null; do
+    cap_log
+    size=$(wc -c < "$log" 2> /dev/null | tr -d ' ')
     if [ "$size" != "$last" ]; then printf '%s %s\n' "$(date +%s)" "$size" >> "$dir/offsets"; last=$size; fi
     if [ "$mode" = tmux ]; then
-      if [ -n "$sock" ]; then tmux -L "$sock" has-session -t "=$session"; else tmux has-session -t "=$session"; fi || kill -HUP "-$$"
+      if [ -n "$sock" ]; then tmux -L "$sock" has-session -t "=$session"; else tmux has-session -t "=$session"; fi || { date +%s > "$dir/session-lost"; kill -HUP "-$$"; }
     fi
     sleep 2
   done ) > /dev/null 2>&1 &
-cwd=$(cat "$dir/cwd" 2>/dev/null)
+
+# Parallel slots: at most max_parallel jobs run at once under this root. Waiting jobs hold tickets
+# (<root>/.orch-queue/ticket-<seq>-<name>, made in submission order by start.sh) and only the
+# oldest ticket may take a free slot (a flock on <root>/.orch-queue/slot-N, held by fd 9 for the
+# wrapper's lifetime and released by the kernel however it ends).
+queue=$root/.orch-queue
+ticket=$(ls "$queue" 2> /dev/null | grep -- "^ticket-[0-9]*-$session\$" | head -n 1)
+if [ -n "$ticket" ] && [ "$max_parallel" -gt 0 ] && command -v flock > /dev/null 2>&1; then
+  date +%s > "$dir/queued"
+  while :; do
+    if stopped || lost; then rm -f "$queue/$ticket"; break; fi
+    head=$(ls "$queue" | grep '^ticket-' | head -n 1)
+    if [ "$head" = "$ticket" ]; then
+      i=1 got=
+      while [ "$i" -le "$max_parallel" ]; do
+        exec 9> "$queue/slot-$i"
+        if flock -n 9; then got=$i; break; fi
+        exec 9>&-
+        i=$((i + 1))
+      done
+      if [ -n "$got" ]; then rm -f "$queue/$ticket"; break; fi
+    elif [ -n "$head" ]; then
+      # A ticket whose job is gone (crash, reboot) must not block the queue.
+      hname=${head#ticket-*-}
+      hpid=$(cat "$root/$hname/pid" 2> /dev/null)
+      if [ -f "$root/$hname/exit" ] || { [ -n "$hpid" ] && ! kill -0 "$hpid" 2> /dev/null; }; then rm -f "$queue/$head"; fi
+    fi
+    sleep 0.5
+  done
+elif [ -n "$ticket" ]; then
+  rm -f "$queue/$ticket"
+fi
+
+# The commit the job starts from, for 'orch rollback'.
+cwd=$(cat "$dir/cwd" 2> /dev/null)
+if [ -n "$cwd" ] && command -v git > /dev/null 2>&1 && git -C "$cwd" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+  git -C "$cwd" rev-parse HEAD > "$dir/git-commit" 2> /dev/null || rm -f "$dir/git-commit"
+  git -C "$cwd" rev-parse --show-toplevel > "$dir/git-root" 2> /dev/null
+fi
 if command -v bash > /dev/null 2>&1; then shell=bash; else shell=sh; fi
-{
-  (
-    trap - HUP INT TERM QUIT
-    if [ -f "$dir/env.sh" ]; then . "$dir/env.sh"; fi
-    if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
-    exec "$shell" "$dir/cmd.sh"
-  )
-  echo $? > "$dir/rc"
-} 2>&1 | tee $teeopt -a "$log"
-rc=$(cat "$dir/rc" 2>/dev/null)
-[ -n "$rc" ] || rc=1
+
+rc=
+attempt=0
+delay=$retry_delay
+if lost; then
+  rc=129
+elif ! stopped; then
+  date +%s > "$dir/started"
+  while :; do
+    attempt=$((attempt + 1))
+    echo "$attempt" > "$dir/attempts"
+    {
+      (
+        trap - HUP INT TERM QUIT
+        if [ -f "$dir/env.sh" ]; then . "$dir/env.sh"; fi
+        if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
+        exec "$shell" "$dir/cmd.sh" 9>&-
+      )
+      echo $? > "$dir/rc"
+    } 2>&1 | tee $teeopt -a "$log"
+    rc=$(cat "$dir/rc" 2> /dev/null)
+    [ -n "$rc" ] || rc=1
+    [ "$rc" = 0 ] && break
+    [ "$attempt" -le "$retries" ] || break
+    { stopped || lost; } && break
+    if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then printf '\n' >> "$log"; fi
+    printf '[RETRY %s/%s in %ss]\n' "$((attempt + 1))" "$((retries + 1))" "$delay" | tee -a "$log"
+    waited=0
+    while [ "$waited" -lt "$delay" ] && ! stopped && ! lost; do sleep 1; waited=$((waited + 1)); done
+    { stopped || lost; } && break
+    delay=$(awk -v d="$delay" -v b="$backoff" 'BEGIN { printf "%d", d * b + 0.5 }')
+  done
+else
+  rc=143
+fi
+exec 9>&-
+
 if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then printf '\n' >> "$log"; fi
 printf '[EXIT: %s]\n' "$rc" >> "$log"
 printf '[EXIT: %s]\n' "$rc" 2> /dev/null
 date +%s > "$dir/ended"
 printf '%s\n' "$rc" > "$dir/exit"
 rm -f "$dir/env.sh" "$dir/rc"
+
+# L4 notify, from the host so it arrives with no client connected. A failure is recorded in the job
+# directory and never changes the job's status.
+if [ "$notify" != off ]; then
+  if stopped; then state=STOPPED; elif [ "$rc" = 0 ]; then state=DONE; else state=FAILED; fi
+  started=$(cat "$dir/started" 2> /dev/null || cat "$dir/ended")
+  duration=$(( $(cat "$dir/ended") - started ))
+  {
+    printf '%s %s (exit %s) after %ss on %s\n' "$session" "$state" "$rc" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
+    grep -v '^\[EXIT: [0-9]*\]$' "$log" | tail -n 20
+  } > "$dir/notification" 2> /dev/null
+  if [ "$notify" = stdout ]; then
+    cat "$dir/notification" 2> /dev/null
+  elif [ "$notify" = slack ] && [ -f "$dir/notify.url" ]; then
+    awk 'BEGIN { printf "{\"text\":\"" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); gsub(/\r/, ""); gsub(/[\001-\037]/, ""); if (NR == 1) printf "*%s*\\n```", $0; else printf "%s\\n", $0 } END { printf "```\"}" }' "$dir/notification" > "$dir/notification.json"
+    # The URL is read by curl from its config on stdin, never from argv: it stays out of ps.
+    if command -v curl > /dev/null 2>&1; then
+      url=$(cat "$dir/notify.url")
+      if ! printf 'url = "%s"\n' "$url" | curl -sS -m 20 --retry 2 -o /dev/null -w '%{http_code}' -K - -H 'Content-Type: application/json' --data-binary @"$dir/notification.json" > "$dir/notify.status" 2> "$dir/notify.error"; then
+        :
+      elif [ "$(cat "$dir/notify.status")" -ge 300 ] 2> /dev/null; then
+        echo "webhook answered HTTP $(cat "$dir/notify.status")" > "$dir/notify.error"
+      else
+        rm -f "$dir/notify.error"
+      fi
+      url=
+    else
+      echo "curl is not installed on the host" > "$dir/notify.error"
+    fi
+  fi
+  rm -f "$dir/notify.url"
+fi
 exit "$rc"

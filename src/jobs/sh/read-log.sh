@@ -14,6 +14,8 @@ elif [ -n "$since" ] && [ -f "$dir/offsets" ]; then
 fi
 emit() {
   size=$(wc -c < "$log" | tr -d ' ')
+  # The log cap truncated the file (older output is in run.log.1): carry on from its new start.
+  if [ "$size" -lt "$off" ]; then off=0; fi
   if [ "$size" -gt "$off" ]; then tail -c +"$((off + 1))" "$log" | head -c "$((size - off))"; off=$size; fi
 }
 if [ "$follow" != 1 ]; then
