@@ -4,7 +4,7 @@
  * a quote, whose escapes differ between shells, so it is not used for this.
  */
 export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) && !word.startsWith('-') ? word : `'${word.replaceAll("'", `'\\''`)}'`
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
 export function shellCommand(words: readonly string[]): string {

@@ -1,0 +1,132 @@
+import {execFileSync} from 'node:child_process'
+import {createHmac, randomBytes} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+
+import {fingerprint, judgeHostKey, parseKnownHosts, preferredHostKeyAlgorithms} from '../../src/hosts/known-hosts.js'
+import {shellCommand, shellWord} from '../../src/hosts/shell-words.js'
+import {parseJobList} from '../../src/jobs/job-record.js'
+import {isJobName, stampJobName, validateJobName} from '../../src/jobs/names.js'
+import {commandText, parseEnvPairs} from '../../src/jobs/start-job.js'
+import {deriveStatus, isFinished, type JobFacts} from '../../src/jobs/state.js'
+import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../src/output/errors.js'
+
+const facts = (over: Partial<JobFacts>): JobFacts => ({stopped: false, alive: false, hasPid: true, started: true, queued: false, staleStart: false, ...over})
+
+describe('job states', () => {
+  it('derives every state from the facts on the host', () => {
+    expect(deriveStatus(facts({exitCode: 0}))).toEqual({state: 'DONE', exitCode: 0})
+    expect(deriveStatus(facts({exitCode: 3}))).toEqual({state: 'FAILED', exitCode: 3, vanished: false})
+    expect(deriveStatus(facts({exitCode: 143, stopped: true}))).toEqual({state: 'STOPPED', exitCode: 143})
+    expect(deriveStatus(facts({alive: true}))).toEqual({state: 'RUNNING'})
+    expect(deriveStatus(facts({alive: true, queued: true, started: false}))).toEqual({state: 'QUEUED'})
+    expect(deriveStatus(facts({alive: true, started: false}))).toEqual({state: 'STARTING'})
+    expect(deriveStatus(facts({hasPid: false, started: false}))).toEqual({state: 'STARTING'})
+  })
+
+  it('never leaves a job whose wrapper vanished without an exit line RUNNING', () => {
+    expect(deriveStatus(facts({alive: false}))).toEqual({state: 'FAILED', exitCode: null, vanished: true})
+    expect(deriveStatus(facts({hasPid: false, staleStart: true}))).toEqual({state: 'FAILED', exitCode: null, vanished: true})
+    expect(isFinished(deriveStatus(facts({alive: false})))).toBe(true)
+  })
+})
+
+describe('job list parsing', () => {
+  const site = {target: 'cloud' as const, label: 'u@h', logPath: (name: string) => `~/logs/${name}/run.log`}
+  const meta = (name: string, createdAt: string) => JSON.stringify({name, command: 'echo a:b', target: 'cloud', host: 'u@h', createdAt, cwd: null, envNames: []})
+
+  it('reads one round trip of many jobs, newest first, with queue positions and attempts', () => {
+    const output = [
+      `F a/meta.json:${meta('a', '2026-01-01T00:00:00Z')}`,
+      'F a/started:1767225600',
+      'F a/ended:1767225660',
+      'F a/exit:0',
+      'F a/pid:1',
+      'F a/attempts:2',
+      `F b/meta.json:${meta('b', '2026-01-02T00:00:00Z')}`,
+      'F b/pid:2',
+      'F b/queued:1767312000',
+      'Q b',
+      'A b 1',
+      `F bad.name/meta.json:${meta('bad.name', '2026-01-03T00:00:00Z')}`,
+    ].join('\n')
+    const jobs = parseJobList(output, site)
+    expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.attempts, job.queuePosition])).toEqual([
+      ['b', 'QUEUED', null, 0, 1],
+      ['a', 'DONE', 0, 2, null],
+    ])
+    expect(jobs[1]).toMatchObject({command: 'echo a:b', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', logPath: '~/logs/a/run.log'})
+  })
+})
+
+describe('job names', () => {
+  it.each(['my-job', 'lros-backfill-20260216-1430', 'A', '9_x', 'a'.repeat(64)])('accepts %s', (name) => expect(isJobName(name)).toBe(true))
+  it.each(['', 'a.b', 'a:b', 'a/b', 'a b', '-a', '_a', 'a;b', '$a', 'a'.repeat(65), 'jöb', 'a\nb'])('refuses %j', (name) => {
+    let error: unknown
+    try {
+      validateJobName(name)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(OrchError)
+    expect((error as OrchError).kind).toBe('usage')
+    expect((error as OrchError).toLine()).toMatch(/letters, digits, - and _, starting with a letter or digit, at most 64/)
+  })
+  it('stamps names with local time', () => expect(stampJobName('lros-backfill', new Date(2026, 1, 16, 14, 30))).toBe('lros-backfill-20260216-1430'))
+})
+
+describe('command text', () => {
+  it('keeps one argument as a script and several as exact words', () => {
+    expect(commandText(['make && ./deploy | tee "out"'])).toBe('make && ./deploy | tee "out"')
+    const text = commandText(['printf', '%s\\n', 'a b', "c'd", '$HOME'])
+    expect(execFileSync('sh', ['-c', text]).toString()).toBe("a b\nc'd\n$HOME\n")
+    expect(() => commandText([])).toThrow(/no command/)
+  })
+  it('validates --env names', () => {
+    expect(parseEnvPairs(['A=1', 'B_2=x=y', 'C='])).toEqual({A: '1', B_2: 'x=y', C: ''})
+    expect(() => parseEnvPairs(['1A=x'])).toThrow(OrchError)
+    expect(() => parseEnvPairs(['noequals'])).toThrow(OrchError)
+  })
+})
+
+describe('shell words', () => {
+  it('survive a POSIX shell byte for byte', () => {
+    const words = ['plain', 'a b', "it's", '"q"', '$HOME', '`x`', 'a\nb', '\t', '日本語 🚀', '-n', '', '\\', '!', '%s']
+    const out = execFileSync('sh', ['-c', `for w in ${words.map(shellWord).join(' ')}; do printf '[%s]' "$w"; done`]).toString()
+    expect(out).toBe(words.map((w) => `[${w}]`).join(''))
+    expect(shellCommand(['sh', '-c', 'echo ok'])).toBe("sh -c 'echo ok'")
+  })
+})
+
+describe('known_hosts', () => {
+  const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)])
+  const other = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)])
+  const line = (hosts: string, blob = key) => `${hosts} ssh-ed25519 ${blob.toString('base64')}`
+
+  it('matches plain, [host]:port, pattern and hashed entries', () => {
+    expect(judgeHostKey(parseKnownHosts(line('example.com'), 'example.com', 22), key)).toEqual({status: 'known'})
+    expect(judgeHostKey(parseKnownHosts(line('[10.0.0.1]:2222'), '10.0.0.1', 2222), key)).toEqual({status: 'known'})
+    expect(parseKnownHosts(line('[10.0.0.1]:2222'), '10.0.0.1', 22)).toEqual([])
+    expect(judgeHostKey(parseKnownHosts(line('*.example.com,!bad.example.com'), 'a.example.com', 22), key)).toEqual({status: 'known'})
+    expect(parseKnownHosts(line('*.example.com,!bad.example.com'), 'bad.example.com', 22)).toEqual([])
+    const salt = randomBytes(20)
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[127.0.0.1]:2200').digest('base64')}`
+    expect(judgeHostKey(parseKnownHosts(line(hashed), '127.0.0.1', 2200), key)).toEqual({status: 'known'})
+  })
+
+  it('tells unknown from changed and revoked keys, with the SHA256 fingerprint', () => {
+    const unknown = judgeHostKey([], key)
+    expect(unknown).toEqual({status: 'unknown', keyType: 'ssh-ed25519', fingerprint: fingerprint(key)})
+    expect(fingerprint(key)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/)
+    expect(judgeHostKey(parseKnownHosts(line('h', other), 'h', 22), key).status).toBe('changed')
+    expect(judgeHostKey(parseKnownHosts(`@revoked ${line('h')}`, 'h', 22), key).status).toBe('revoked')
+    expect(preferredHostKeyAlgorithms(parseKnownHosts(line('h'), 'h', 22))).toEqual(['ssh-ed25519'])
+  })
+})
+
+describe('exit codes', () => {
+  it('has one description per code and distinct codes', () => {
+    expect(Object.keys(EXIT_CODE_DESCRIPTIONS).sort()).toEqual(Object.keys(EXIT_CODES).sort())
+    expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.values(EXIT_CODES).length)
+    expect(new OrchError('notFound', 'no job', 'see orch list').toLine()).toBe('no job — see orch list')
+  })
+})
