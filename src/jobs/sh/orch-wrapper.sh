@@ -40,6 +40,7 @@ cap_log() {
     fi
     sleep 2
   done ) > /dev/null 2>&1 &
+monitor=$!
 
 # Parallel slots: at most max_parallel jobs run at once under this root. Waiting jobs hold tickets
 # (<root>/.orch-queue/ticket-<seq>-<name>, made in submission order by start.sh) and only the
@@ -65,7 +66,7 @@ if [ -n "$ticket" ] && [ "$max_parallel" -gt 0 ] && command -v flock > /dev/null
       # A ticket whose job is gone (crash, reboot) must not block the queue.
       hname=${head#ticket-*-}
       hpid=$(cat "$root/$hname/pid" 2> /dev/null)
-      if [ -f "$root/$hname/exit" ] || { [ -n "$hpid" ] && ! kill -0 "$hpid" 2> /dev/null; }; then rm -f "$queue/$head"; fi
+      if [ ! -d "$root/$hname" ] || [ -f "$root/$hname/exit" ] || { [ -n "$hpid" ] && ! kill -0 "$hpid" 2> /dev/null; }; then rm -f "$queue/$head"; fi
     fi
     sleep 0.5
   done
@@ -117,11 +118,17 @@ else
 fi
 exec 9>&-
 
+# The command is over: stop the monitor so it cannot rotate the log under the [EXIT] line (it
+# would while a slow webhook keeps this wrapper alive), and apply the cap a last time here (a burst
+# between two of its checks would otherwise stay uncapped).
+kill -9 "$monitor" 2> /dev/null
+cap_log
 if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then printf '\n' >> "$log"; fi
 printf '[EXIT: %s]\n' "$rc" >> "$log"
 printf '[EXIT: %s]\n' "$rc" 2> /dev/null
 date +%s > "$dir/ended"
-printf '%s\n' "$rc" > "$dir/exit"
+# Written aside, then renamed: a reader never sees an empty exit file (a job flickering FAILED).
+printf '%s\n' "$rc" > "$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
 rm -f "$dir/env.sh" "$dir/rc"
 
 # L4 notify, from the host so it arrives with no client connected. A failure is recorded in the job
@@ -131,7 +138,7 @@ if [ "$notify" != off ]; then
   started=$(cat "$dir/started" 2> /dev/null || cat "$dir/ended")
   duration=$(( $(cat "$dir/ended") - started ))
   {
-    printf '%s %s (exit %s) after %ss on %s\n' "$session" "$state" "$rc" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
+    printf '%s %s (exit %s) after %ss on %s\n' "${dir##*/}" "$state" "$rc" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
     grep -v '^\[EXIT: [0-9]*\]$' "$log" | tail -n 20
   } > "$dir/notification" 2> /dev/null
   if [ "$notify" = stdout ]; then
@@ -141,7 +148,7 @@ if [ "$notify" != off ]; then
     # The URL is read by curl from its config on stdin, never from argv: it stays out of ps.
     if command -v curl > /dev/null 2>&1; then
       url=$(cat "$dir/notify.url")
-      if ! printf 'url = "%s"\n' "$url" | curl -sS -m 20 --retry 2 -o /dev/null -w '%{http_code}' -K - -H 'Content-Type: application/json' --data-binary @"$dir/notification.json" > "$dir/notify.status" 2> "$dir/notify.error"; then
+      if ! printf 'url = "%s"\n' "$url" | curl -sS -m 20 --retry 2 -o "$dir/notify.response" -w '%{http_code}' -K - -H 'Content-Type: application/json' --data-binary @"$dir/notification.json" > "$dir/notify.status" 2> "$dir/notify.error"; then
         :
       elif [ "$(cat "$dir/notify.status")" -ge 300 ] 2> /dev/null; then
         echo "webhook answered HTTP $(cat "$dir/notify.status")" > "$dir/notify.error"
@@ -153,6 +160,6 @@ if [ "$notify" != off ]; then
       echo "curl is not installed on the host" > "$dir/notify.error"
     fi
   fi
-  rm -f "$dir/notify.url"
+  rm -f "$dir/notify.url" "$dir/notify.response"
 fi
 exit "$rc"

@@ -18,5 +18,6 @@ fi
 echo "root $tree"
 echo "commit $commit"
 git -C "$tree" log --format='C %h %s' "$commit..HEAD" 2> /dev/null
-git -C "$tree" status --porcelain 2> /dev/null | sed 's/^/U /'
+# Untracked files survive git reset --hard, so only tracked changes are listed as lost.
+git -C "$tree" status --porcelain --untracked-files=no 2> /dev/null | sed 's/^/U /'
 exit 0
