@@ -48,13 +48,18 @@ if [ "$mode" = tmux ] && command -v flock > /dev/null 2>&1; then
   ) 8> "$root/.orch-queue/.lock"
 fi
 if [ "$mode" = tmux ]; then
-  if ! err=$(tmx new-session -d -s "$name" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$name" 2>&1); then
+  # A tmux server exiting with its last session refuses a client for a moment ("server exited
+  # unexpectedly"); trying again starts a new server.
+  tries=0
+  while ! err=$(tmx new-session -d -s "$name" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$name" 2>&1); do
+    tries=$((tries + 1))
+    case $err in *"server exited unexpectedly"* | *"lost server"*) [ "$tries" -lt 5 ] && { sleep 0.2; continue; } ;; esac
     rm -rf "$dir"
     rm -f "$root/.orch-queue/ticket-"*"-$name"
     [ -n "$old" ] && mv "$old" "$dir"
     echo "$err"
     exit 67
-  fi
+  done
 fi
 [ -n "$old" ] && rm -rf "$old"
 echo "$dir"

@@ -1,0 +1,297 @@
+/**
+ * How jobs end and what orch reports when things break, against a real OpenSSH server and a real
+ * tmux: orch stop, sessions killed behind orch's back, wrappers that vanished, the sshd killed and
+ * restarted during `orch logs -f`, and connection errors (refused, auth, tmux missing).
+ */
+import {readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, existsSync, appendFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
+
+import {OrchWorld, descendants, exec, isAlive, lastLine, sleep, stderrLines, waitUntil} from './helpers/orch-cli.js'
+
+// Each test runs the CLI many times; a loaded machine (2 cores, other suites) makes that slow.
+vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
+
+let world: OrchWorld
+
+beforeAll(async () => {
+  world = await OrchWorld.start()
+})
+
+afterAll(async () => {
+  await world?.cleanup()
+})
+
+const LOOP = 'echo "PID=$$"; while :; do sleep 0.2; done'
+
+async function startLooping(name: string, script = LOOP): Promise<void> {
+  await world.runCloud(name, [script])
+  await world.waitForLog(name, /PID=\d+\n/)
+}
+
+async function hasSession(name: string): Promise<boolean> {
+  return (await world.tmux(['has-session', '-t', `=${name}`])).code === 0
+}
+
+describe.concurrent('orch stop', () => {
+  it('stops a running job: STOPPED, log ends [EXIT: 143], session gone', async () => {
+    const name = 'stop-running'
+    await startLooping(name)
+    const stopped = await world.orch(['stop', name])
+    expect(stopped.code).toBe(0)
+    expect(stopped.stdout).toMatch(/stop-running STOPPED \(exit 143\)/)
+    expect(await world.job(name)).toMatchObject({state: 'STOPPED', exitCode: 143})
+    const log = world.readLog(name)
+    expect(lastLine(log)).toBe('[EXIT: 143]')
+    expect(await hasSession(name)).toBe(false)
+    expect(await world.orch(['logs', '-f', name])).toMatchObject({code: 143, stdout: log})
+    // status lists unfinished jobs only.
+    const status = JSON.parse((await world.orch(['status', '--json'])).stdout) as Array<{name: string}>
+    expect(status.map((job) => job.name)).not.toContain(name)
+  })
+
+  it('a command trapping TERM is killed after --grace 1: [EXIT: 137], STOPPED', async () => {
+    const name = 'stop-trapped'
+    await startLooping(name, `trap 'echo got TERM' TERM; ${LOOP}`)
+    const started = Date.now()
+    const stopped = await world.orch(['stop', name, '--grace', '1'])
+    expect(stopped.code).toBe(0)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+    expect(stopped.stdout).toMatch(/STOPPED \(exit 137\)/)
+    expect(lastLine(world.readLog(name))).toBe('[EXIT: 137]')
+    expect(world.readLog(name)).toContain('got TERM\n')
+    expect(await world.job(name)).toMatchObject({state: 'STOPPED', exitCode: 137})
+    expect(await world.orch(['logs', '-f', name])).toMatchObject({code: 137})
+  })
+
+  it('stop --json reports the outcome', async () => {
+    const name = 'stop-json'
+    await startLooping(name)
+    const stopped = await world.orch(['stop', name, '--json'])
+    expect(stopped.code).toBe(0)
+    expect(JSON.parse(stopped.stdout)).toMatchObject({name, state: 'STOPPED', exitCode: 143, alreadyFinished: false})
+  })
+
+  it('stopping a finished job: exit 0, a message, nothing changed', async () => {
+    const name = 'stop-finished'
+    await world.runCloud(name, ['echo finished'])
+    await world.waitForExit(name)
+    const before = world.readLog(name)
+    const stopped = await world.orch(['stop', name])
+    expect(stopped.code).toBe(0)
+    expect(stopped.stdout).toMatch(/already finished.*DONE.*exit 0.*nothing to stop/)
+    expect(world.readLog(name)).toBe(before)
+    expect(await world.job(name)).toMatchObject({state: 'DONE', exitCode: 0})
+  })
+
+  it('an unknown job: stop, logs and attach exit 4 with one line', async () => {
+    for (const args of [['stop', 'no-such-job'], ['logs', 'no-such-job'], ['logs', '-f', 'no-such-job'], ['attach', 'no-such-job']]) {
+      const result = await world.orch(args)
+      expect(result.code, args.join(' ')).toBe(4)
+      expect(stderrLines(result)).toEqual([expect.stringMatching(/^orch: no job named no-such-job/)])
+      expect(result.stdout).toBe('')
+    }
+  })
+})
+
+describe('sessions and wrappers that vanish behind orch\'s back', () => {
+  it('tmux kill-session: FAILED within a few seconds, exit 129 recorded', async () => {
+    const name = 'killed-session'
+    await startLooping(name)
+    expect((await world.orch(['status', '--json'])).stdout).toContain(`"name": "${name}"`)
+    const killedAt = Math.floor(Date.now() / 1000)
+    const killed = await world.tmux(['kill-session', '-t', `=${name}`])
+    expect(killed.code).toBe(0)
+    const job = await world.waitForState(name, ['FAILED', 'DONE', 'STOPPED'])
+    expect(job).toMatchObject({state: 'FAILED', exitCode: 129})
+    // Noticed within a few seconds (the wrapper checks its session every 2 s).
+    const ended = Number(readFileSync(join(world.logRoot, name, 'ended'), 'utf8'))
+    expect(ended - killedAt).toBeLessThanOrEqual(6)
+    expect(lastLine(world.readLog(name))).toBe('[EXIT: 129]')
+    expect((await world.orch(['logs', '-f', name])).code).toBe(129)
+  })
+
+  it('tmux kill-server: every job FAILED, exit 129', async () => {
+    await Promise.all([startLooping('killed-server-a'), startLooping('killed-server-b')])
+    expect((await world.tmux(['kill-server'])).code).toBe(0)
+    for (const name of ['killed-server-a', 'killed-server-b']) {
+      expect(await world.waitForState(name, ['FAILED', 'DONE', 'STOPPED'])).toMatchObject({state: 'FAILED', exitCode: 129})
+      expect(lastLine(world.readLog(name))).toBe('[EXIT: 129]')
+    }
+    // A later run starts a new tmux server.
+    await world.runCloud('after-kill-server', ['echo alive'])
+    expect(await world.orch(['logs', '-f', 'after-kill-server'])).toMatchObject({code: 0, stdout: 'alive\n[EXIT: 0]\n'})
+  })
+
+  it('the whole job killed at once (as by a reboot): FAILED with no exit code, never RUNNING', async () => {
+    const name = 'killed-whole'
+    await startLooping(name)
+    const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
+    expect(wrapper).toBeGreaterThan(1)
+    process.kill(-wrapper, 'SIGKILL') // the pane's process group: wrapper, monitor, tee, command
+    await waitUntil('the wrapper to die', () => !isAlive(wrapper))
+    const job = await world.waitForState(name, ['FAILED', 'DONE', 'STOPPED'])
+    expect(job).toMatchObject({state: 'FAILED', exitCode: null})
+    expect(existsSync(join(world.logRoot, name, 'exit'))).toBe(false)
+    const followed = await world.orch(['logs', '-f', name])
+    expect(followed.code).toBe(1)
+    expect(stderrLines(followed)).toEqual([expect.stringMatching(/vanished/)])
+    expect(followed.stdout).toMatch(/^PID=\d+\n/)
+    expect((await world.orch(['logs', name])).code).toBe(0)
+    const status = JSON.parse((await world.orch(['status', '--json'])).stdout) as Array<{name: string}>
+    expect(status.map((job) => job.name)).not.toContain(name)
+  })
+
+  it('job directories with a dead pid, a recycled pid, or a start that never completed: FAILED', async () => {
+    await world.runCloud('template', ['true'])
+    await world.waitForExit('template')
+    const meta = JSON.parse(readFileSync(join(world.logRoot, 'template', 'meta.json'), 'utf8')) as Record<string, unknown>
+    const fake = (name: string, files: Record<string, string>) => {
+      const dir = join(world.logRoot, name)
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'meta.json'), `${JSON.stringify({...meta, name, command: `fake ${name}`})}\n`)
+      writeFileSync(join(dir, 'run.log'), 'partial output\n')
+      for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+      return dir
+    }
+    const dead = await exec('sh', ['-c', 'echo $$'])
+    const deadPid = dead.stdout.trim()
+    expect(isAlive(Number(deadPid))).toBe(false)
+    const now = String(Math.floor(Date.now() / 1000))
+    fake('fake-dead-pid', {pid: `${deadPid}\n`, started: `${now}\n`})
+    // A live process that is not an orch wrapper (the pid was recycled after a reboot).
+    fake('fake-recycled-pid', {pid: `${process.pid}\n`, started: `${now}\n`})
+    const stale = fake('fake-stale-start', {})
+    const old = new Date(Date.now() - 10 * 60_000)
+    utimesSync(join(stale, 'meta.json'), old, old)
+    const fresh = fake('fake-fresh-start', {})
+    expect(existsSync(join(fresh, 'pid'))).toBe(false)
+
+    const jobs = await world.list()
+    const byName = (name: string) => jobs.find((job) => job.name === name)
+    expect(byName('fake-dead-pid')).toMatchObject({state: 'FAILED', exitCode: null, command: 'fake fake-dead-pid'})
+    expect(byName('fake-recycled-pid')).toMatchObject({state: 'FAILED', exitCode: null})
+    expect(byName('fake-stale-start')).toMatchObject({state: 'FAILED', exitCode: null})
+    // Just created, no wrapper yet: still starting.
+    expect(byName('fake-fresh-start')).toMatchObject({state: 'STARTING'})
+    for (const name of ['fake-dead-pid', 'fake-recycled-pid']) {
+      const followed = await world.orch(['logs', '-f', name])
+      expect(followed.code, name).toBe(1)
+      expect(followed.stdout).toBe('partial output\n')
+      expect(followed.stderr).toMatch(/vanished/)
+    }
+  })
+})
+
+describe('the sshd killed and restarted during orch logs -f', () => {
+  it('reconnects, resumes at its byte offset: every line exactly once, then the job\'s status', async () => {
+    const name = 'follow-reconnect'
+    const gateA = join(world.tmp, 'reconnect-a')
+    const gateB = join(world.tmp, 'reconnect-b')
+    const wait = (gate: string) => `while [ ! -e '${gate}' ]; do sleep 0.1; done`
+    // 1-10 slowly; wait for gate A; 11-40 while the sshd is down; wait for gate B; 41-50; exit 42.
+    const script = [
+      'for i in $(seq 1 10); do echo "line $i"; sleep 0.1; done',
+      wait(gateA),
+      'for i in $(seq 11 40); do echo "line $i"; sleep 0.05; done',
+      wait(gateB),
+      'for i in $(seq 41 50); do echo "line $i"; sleep 0.05; done',
+      'exit 42',
+    ].join('\n')
+    await world.runCloud(name, [script])
+    const follow = world.spawn(['logs', '-f', name], {timeoutMs: 120_000})
+    await waitUntil('the first lines', () => follow.stdoutText().includes('line 10\n'), 60_000)
+
+    // Kill the listener and every per-connection sshd process: the follower's connection drops.
+    const listener = world.sandbox.pid!
+    const sessions = descendants(listener)
+    expect(sessions.length).toBeGreaterThan(0)
+    await world.sandbox.kill()
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+    writeFileSync(gateA, '')
+    await world.waitForLog(name, /line 40\n/)
+    await waitUntil('a reconnection attempt', () => /reconnecting/.test(follow.stderrText()), 60_000)
+    await sleep(1500) // a few refused attempts
+    expect(follow.exitCode).toBe(null)
+    await world.sandbox.restart()
+    await waitUntil('the follower to catch up', () => follow.stdoutText().includes('line 40\n'), 60_000)
+    writeFileSync(gateB, '')
+    const result = await follow.output
+    const expected = Array.from({length: 50}, (_, i) => `line ${i + 1}\n`).join('') + '[EXIT: 42]\n'
+    expect(result.stdout).toBe(expected)
+    expect(result.code).toBe(42)
+    expect(result.stderr).toMatch(/connection lost; reconnecting/)
+    expect(world.readLog(name)).toBe(expected)
+  })
+})
+
+describe('connection errors', () => {
+  it('auth failed: exit 6, one line', async () => {
+    const key = join(world.tmp, 'stranger_ed25519')
+    expect((await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0)
+    const result = await world.orch(['run', 'auth-fail', '--where', 'cloud', '--', 'true'], {env: {ORCH_SSH_KEY: key}})
+    expect(result.code).toBe(6)
+    expect(stderrLines(result)).toEqual([expect.stringMatching(/^orch: authentication failed/)])
+    expect(world.logRootEntries()).not.toContain('auth-fail')
+  })
+
+  it('no cloud host configured: exit 3 naming the variable', async () => {
+    const result = await world.orch(['run', 'no-host', '--where', 'cloud', '--', 'true'], {env: {ORCH_HOST: undefined}})
+    expect(result.code).toBe(3)
+    expect(stderrLines(result)).toEqual([expect.stringMatching(/ORCH_HOST/)])
+  })
+
+  it('tmux missing on the host: exit 8 saying how to install it, nothing created', async () => {
+    // A second client key whose sessions get a PATH holding everything but tmux.
+    const fakebin = join(world.tmp, 'no-tmux-bin')
+    mkdirSync(fakebin)
+    const seen = new Set<string>()
+    for (const dir of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+      let entries: string[] = []
+      try {
+        entries = readdirSync(dir)
+      } catch {}
+      for (const entry of entries) {
+        if (entry === 'tmux' || seen.has(entry)) continue
+        seen.add(entry)
+        symlinkSync(join(dir, entry), join(fakebin, entry))
+      }
+    }
+    const key = join(world.tmp, 'no_tmux_ed25519')
+    expect((await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0)
+    const publicKey = readFileSync(`${key}.pub`, 'utf8').trim()
+    appendFileSync(join(world.sandbox.dir, 'authorized_keys'), `command="PATH=${fakebin}; export PATH; eval \\"$SSH_ORIGINAL_COMMAND\\"" ${publicKey}\n`)
+    const env = {ORCH_SSH_KEY: key}
+    // The trick works: the key logs in, and tmux is not found.
+    const probe = await exec('ssh', [...world.sandbox.sshArgs().map((arg) => (arg === world.sandbox.clientKeyPath ? key : arg)), 'command -v tmux || echo none'])
+    expect(probe.stdout.trim()).toBe('none')
+    const result = await world.orch(['run', 'no-tmux', '--where', 'cloud', '--', 'true'], {env})
+    expect(result.code).toBe(8)
+    expect(stderrLines(result)).toEqual([expect.stringMatching(/tmux is not installed.*apt-get install -y tmux/)])
+    expect(world.logRootEntries()).not.toContain('no-tmux')
+  })
+
+  it('connection refused (sshd stopped): exit 6 with one line, for every command; local jobs still work', async () => {
+    await world.sandbox.stop()
+    try {
+      for (const args of [['run', 'refused', '--where', 'cloud', '--', 'true'], ['list'], ['status', '--json'], ['logs', 'refused'], ['stop', 'refused'], ['attach', 'refused']]) {
+        const result = await world.orch(args)
+        expect(result.code, args.join(' ')).toBe(6)
+        expect(stderrLines(result), args.join(' ')).toEqual([expect.stringMatching(/^orch: connection refused by 127\.0\.0\.1:\d+ — /)])
+        expect(result.stdout).toBe('')
+      }
+      const local = await world.orch(['run', 'while-refused', '--where', 'local', '--', 'echo here'])
+      expect(local.code).toBe(0)
+      expect(local.stdout).toContain('here\n')
+      const listed = JSON.parse((await world.orch(['list', '--json', '--where', 'local'])).stdout) as Array<{name: string}>
+      expect(listed.map((job) => job.name)).toContain('while-refused')
+    } finally {
+      await world.sandbox.restart()
+    }
+    expect((await world.orch(['list', '--json'])).code).toBe(0)
+  })
+})
