@@ -92,15 +92,16 @@ elif ! stopped; then
   while :; do
     attempt=$((attempt + 1))
     echo "$attempt" > "$dir/attempts"
+    # The command's stderr joins its stdout; the shell's own "Killed" notice (on stderr) stays out of the log.
     {
       (
         trap - HUP INT TERM QUIT
         if [ -f "$dir/env.sh" ]; then . "$dir/env.sh"; fi
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
         exec "$shell" "$dir/cmd.sh" 9>&-
-      )
+      ) 2>&1
       echo $? > "$dir/rc"
-    } 2>&1 | tee $teeopt -a "$log"
+    } 2> /dev/null | tee $teeopt -a "$log"
     rc=$(cat "$dir/rc" 2> /dev/null)
     [ -n "$rc" ] || rc=1
     [ "$rc" = 0 ] && break
