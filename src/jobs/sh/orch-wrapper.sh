@@ -14,8 +14,9 @@ trap '' HUP INT TERM QUIT
 echo $$ > "$dir/pid"
 if tee -p < /dev/null > /dev/null 2>&1; then teeopt=-p; else teeopt=; fi
 stopped() { [ -f "$dir/stopped" ]; }
-# Set by the monitor when the tmux session is gone: nothing more may start.
-lost() { [ -f "$dir/session-lost" ]; }
+# Set by the monitor when the tmux session is gone: nothing more may start. A job directory
+# deleted under the job (prune by hand, a test's cleanup) counts as lost too.
+lost() { [ -f "$dir/session-lost" ] || [ ! -d "$dir" ]; }
 
 # Log cap: past max_log_size the log is copied to run.log.1 and truncated with a marker (tee
 # appends, so it carries on at the new end); at most one old part is kept.
@@ -31,7 +32,7 @@ cap_log() {
 # kill-server behind orch's back), the command gets the hangup a closed terminal would give it, so
 # the job ends FAILED with its status recorded instead of running on unseen.
 ( last=-1
-  while kill -0 $$ 2> /dev/null; do
+  while kill -0 $$ 2> /dev/null && [ -d "$dir" ]; do
     cap_log
     size=$(wc -c < "$log" 2> /dev/null | tr -d ' ')
     if [ "$size" != "$last" ]; then printf '%s %s\n' "$(date +%s)" "$size" >> "$dir/offsets"; last=$size; fi
