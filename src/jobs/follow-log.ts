@@ -49,7 +49,8 @@ export async function readLog(site: JobSite, name: string, options: ReadLogOptio
           signal: options.signal,
           onStdout: (chunk) => {
             offset += chunk.length
-            tail = Buffer.concat([tail, chunk]).subarray(-64)
+            // Only the last bytes matter (the [EXIT: N] line); copy no more than those.
+            tail = chunk.length >= 64 ? Buffer.from(chunk.subarray(-64)) : Buffer.concat([tail, chunk]).subarray(-64)
             attempt = 0
             return options.write(chunk)
           },

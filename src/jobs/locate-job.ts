@@ -5,16 +5,16 @@ import type {JobSite} from './site.js'
 import {type Where, cloudConfigured, cloudSite, localSite, unknownJob} from './sites.js'
 
 /**
- * Which site holds a job: this machine first (no connection needed), then the cloud host. With
- * `where`, only that site is asked.
+ * Which site holds a job: this machine first (a local check, no connection), else the cloud host.
+ * The cloud host is not asked separately: every job script there exits 4 for an unknown job, so
+ * the command's own round trip answers that question too.
  */
-export async function locateJob(config: OrchConfig, name: string, where?: Where, progress?: Progress): Promise<{site: JobSite; finished: boolean}> {
-  const candidates: Where[] = where ? [where] : cloudConfigured(config) ? ['local', 'cloud'] : ['local']
-  for (const candidate of candidates) {
-    const site = candidate === 'local' ? localSite(config) : await cloudSite(config, {progress})
-    const result = await site.run(controlScript('locate'), [name])
-    if (result.code === SCRIPT_STATUS.ok) return {site, finished: result.stdout.toString().startsWith('finished')}
-    await site.close()
+export async function locateJob(config: OrchConfig, name: string, where?: Where, progress?: Progress): Promise<{site: JobSite}> {
+  if (where !== 'cloud') {
+    const local = localSite(config)
+    const result = await local.run(controlScript('locate'), [name])
+    if (result.code === SCRIPT_STATUS.ok) return {site: local}
+    if (where === 'local' || !cloudConfigured(config)) throw unknownJob(name)
   }
-  throw unknownJob(name)
+  return {site: await cloudSite(config, {progress})}
 }
