@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// `orch route` is answered without loading oclif when it can be (see src/cli/fast-route.ts).
+// Hot commands are answered without loading oclif when they can be (src/cli/fast-route.ts for
+// `orch route`, src/cli/fast-path.ts for status, list, logs and stop); everything else is oclif.
+const argv = process.argv.slice(2)
 const {tryFastRoute} = await import('../dist/cli/fast-route.js')
-if (!(await tryFastRoute(process.argv.slice(2)))) {
+let handled = await tryFastRoute(argv)
+if (!handled) {
+  const {tryFastCommand} = await import('../dist/cli/fast-path.js')
+  handled = await tryFastCommand(argv)
+}
+if (!handled) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }

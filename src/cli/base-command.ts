@@ -1,6 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {EXIT_CODES, OrchError, toOrchError, usageError} from '../output/errors.js'
+import type {ActionIo} from './actions/action.js'
 import {reportError} from './report-error.js'
 
 /**
@@ -13,6 +14,11 @@ export abstract class OrchCommand extends Command {
   /** Human text goes to stdout only when --json is off. */
   protected say(text: string): void {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** The output side an action (cli/actions) writes through. */
+  protected io(): ActionIo {
+    return {json: this.jsonEnabled(), say: (text) => this.say(text), note: (text) => this.note(text)}
   }
 
   /** Progress and notes go to stderr, so stdout stays clean for pipes. */

@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core'
 
-import {type OrchConfig, loadConfig} from '../config/config.js'
 
 /** Flags of every command that reaches a host. */
 export const hostFlags = {
@@ -13,9 +12,4 @@ export const whereFlag = Flags.string({
   helpGroup: 'HOST',
 })
 
-export function configFromFlags(flags: {'accept-new-host-key'?: boolean}): OrchConfig {
-  return loadConfig({
-    flags: {ORCH_ACCEPT_NEW_HOST_KEY: flags['accept-new-host-key'] ? '1' : undefined},
-    flagNames: {ORCH_ACCEPT_NEW_HOST_KEY: '--accept-new-host-key'},
-  })
-}
+export {configFromFlags} from './config-from-flags.js'
