@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Hot commands are answered without loading oclif when they can be (src/cli/fast-route.ts for
-// `orch route`, src/cli/fast-path.ts for status, list, logs and stop); everything else is oclif.
+// `orch route`, src/cli/fast-path.ts for run, status, list, logs and stop); everything else is oclif.
 const argv = process.argv.slice(2)
 const {tryFastRoute} = await import('../dist/cli/fast-route.js')
 let handled = await tryFastRoute(argv)

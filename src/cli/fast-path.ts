@@ -7,7 +7,7 @@ import {writeLine} from './actions/action.js'
 import {reportError} from './report-error.js'
 
 /**
- * Agents poll `orch status --json` and follow `orch logs`; loading oclif costs more than the SSH
+ * Agents launch with `orch run`, poll `orch status --json` and follow `orch logs`; loading oclif costs more than the SSH
  * round trip itself. For these commands, this path parses the arguments with node:util from the
  * flag definitions oclif wrote to oclif.manifest.json, then calls the same action the oclif command
  * calls (cli/actions). Anything it is unsure of — help, an unknown flag, a bad option value, a
@@ -18,7 +18,11 @@ const ACTIONS: Record<string, () => Promise<Action<never>>> = {
   list: async () => (await import('./actions/jobs.js')).listAction as Action<never>,
   logs: async () => (await import('./actions/jobs.js')).logsAction as Action<never>,
   stop: async () => (await import('./actions/jobs.js')).stopAction as Action<never>,
+  run: async () => (await import('./actions/run.js')).runAction as Action<never>,
 }
+
+/** Flags whose handling needs the oclif command (e.g. --sync's optional value). */
+const OCLIF_ONLY_FLAGS: Record<string, readonly string[]> = {run: ['sync', 'remote-dir', 'artifacts']}
 
 interface ManifestFlag {
   name: string
@@ -64,6 +68,7 @@ export async function tryFastCommand(argv: readonly string[]): Promise<boolean> 
     return false
   }
   const flags: Record<string, unknown> = {...parsed.values}
+  if (OCLIF_ONLY_FLAGS[id]?.some((name) => name in flags)) return false
   for (const flag of Object.values(command.flags)) {
     const value = flags[flag.name]
     // oclif refuses a repeated single-value flag and values outside `options`: let it say so.

@@ -1,15 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
 import {OrchCommand, argWords} from '../cli/base-command.js'
-import {configFromFlags, hostFlags} from '../cli/host-flags.js'
-import {profileFromFlags, routingFlags} from '../cli/routing-flags.js'
-import {guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
-import {cloudwatchWanted} from '../config/config.js'
-import {type RunOutcome, runJob} from '../jobs/run-job.js'
-import {stampJobName, validateJobName} from '../jobs/names.js'
-import {formatStarted} from '../output/format-jobs.js'
-import {startProgress} from '../output/progress.js'
-import {writeOut} from '../output/stdout.js'
+import {runAction} from '../cli/actions/run.js'
+import {hostFlags} from '../cli/host-flags.js'
+import {routingFlags} from '../cli/routing-flags.js'
+import {syncFlags, syncSourceFromFlags, withOptionalSyncValue} from '../cli/sync-flags.js'
+import type {RunOutcome} from '../jobs/run-job.js'
 
 export default class Run extends OrchCommand {
   static override summary = 'Route a job, then run it: cloud → detached tmux session on the host; local → here, in the foreground'
@@ -38,40 +34,13 @@ export default class Run extends OrchCommand {
     notify: Flags.boolean({description: 'L4: announce the end (Slack with ORCH_SLACK_WEBHOOK_URL, else stdout); ORCH_NOTIFY sets it always', helpGroup: 'GUARDRAILS'}),
     'max-log-size': Flags.string({description: 'cap run.log (e.g. 1G): older output moves to run.log.1', helpGroup: 'GUARDRAILS'}),
     cloudwatch: Flags.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
+    ...syncFlags,
   }
 
   async run(): Promise<RunOutcome> {
-    const parsed = await this.parse(Run)
+    const parsed = await this.parse(Run, withOptionalSyncValue(this.argv))
     const {args, flags} = parsed
-    const command = argWords(parsed).slice(1)
-    const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
-    const profile = profileFromFlags(flags, command)
-    const config = configFromFlags(flags)
-    const spec = {
-      name,
-      argv: command,
-      env: jobEnvironment(flags['env-file'], flags.env ?? []),
-      cwd: flags.cwd,
-      replace: flags.replace,
-      cloudwatch: cloudwatchWanted(config, flags.cloudwatch),
-      guardrails: guardrailsFrom(flags, config),
-    }
-    const json = this.jsonEnabled()
-    const progress = await startProgress('routing…')
-    const outcome = await runJob(
-      config,
-      {spec, profile, where: flags.where as 'auto' | 'cloud' | 'local', wait: flags.wait, quiet: json},
-      {
-        progress,
-        started: (started) => {
-          if (!json) this.note(formatStarted(started, flags.wait || started.target === 'local'))
-        },
-        write: writeOut,
-        onReconnect: (attempt, delay) => this.note(`connection lost; reconnecting in ${Math.round(delay / 100) / 10}s (attempt ${attempt})`),
-        warn: (message) => this.note(message),
-      },
-    )
-    if (outcome.exitCode !== null) this.setExitCode(outcome.exitCode)
-    return outcome
+    const sync = await syncSourceFromFlags(flags)
+    return runAction({flags, args, words: argWords(parsed).slice(1)}, this.io(), sync)
   }
 }

@@ -1,3 +1,5 @@
+import type {Readable} from 'node:stream'
+
 /**
  * Where jobs run. Everything orch does to a job is a POSIX sh script run through a Host with
  * positional arguments and optional stdin data, so job logic is written once for both kinds.
@@ -5,8 +7,17 @@
 export interface ScriptRun {
   /** Positional parameters: $1, $2, … inside the script. */
   args?: readonly string[]
-  /** Bytes fed to the script's stdin (user commands and secrets travel this way, never as words). */
-  input?: string | Buffer
+  /**
+   * Bytes fed to the script's stdin (user commands and secrets travel this way, never as words).
+   * A stream is piped as it produces data (e.g. a tar stream for `run --sync`); stdin closes when
+   * it ends.
+   */
+  input?: string | Buffer | Readable
+}
+
+/** Whether a script's input is a stream (not bytes). */
+export function isStreamInput(input: ScriptRun['input']): input is Readable {
+  return typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && typeof (input as Readable).pipe === 'function'
 }
 
 export interface ScriptResult {

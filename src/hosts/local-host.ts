@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 
-import type {Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
+import {type Host, type ScriptResult, type ScriptRun, type StreamHandlers, isStreamInput} from './host.js'
 
 /**
  * This machine. Scripts run under /bin/sh with the same arguments the SSH host would pass.
@@ -21,7 +21,15 @@ export class LocalHost implements Host {
     const child = spawn('/bin/sh', ['-c', script, 'orch', ...(options.args ?? [])], {stdio: ['pipe', 'pipe', 'pipe']})
     // A script may exit without reading its stdin; that is not an error.
     child.stdin.on('error', () => {})
-    child.stdin.end(options.input ?? '')
+    const input = options.input
+    if (isStreamInput(input)) {
+      input.on('error', () => child.stdin.destroy())
+      input.pipe(child.stdin)
+      child.once('close', () => {
+        input.unpipe(child.stdin)
+        if (!input.readableEnded) input.destroy()
+      })
+    } else child.stdin.end(input ?? '')
     const onAbort = () => child.kill('SIGTERM')
     options.signal?.addEventListener('abort', onAbort, {once: true})
     child.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk))

@@ -9,7 +9,7 @@ type HostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey
 import {OrchError} from '../output/errors.js'
 import {registerSecret} from '../output/redact.js'
 import type {Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
-import {TransportError} from './host.js'
+import {TransportError, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'
 import {shellCommand} from './shell-words.js'
 
@@ -169,9 +169,15 @@ export class SshHost implements Host {
       let exitCode: number | undefined
       let settled = false
       let pending = Promise.resolve()
+      const input = options.input
       const finish = (outcome: () => void) => {
         if (settled) return
         settled = true
+        // A stream input still producing when the script ended (or failed) is stopped.
+        if (isStreamInput(input)) {
+          input.unpipe(channel)
+          if (!input.readableEnded) input.destroy()
+        }
         client.removeListener('close', onClientClose)
         options.signal?.removeEventListener('abort', onAbort)
         outcome()
@@ -200,7 +206,10 @@ export class SshHost implements Host {
           else finish(() => resolve(exitCode!))
         })
       })
-      channel.end(options.input ?? '')
+      if (isStreamInput(input)) {
+        input.on('error', () => channel.close())
+        input.pipe(channel)
+      } else channel.end(input ?? '')
     })
   }
 

@@ -19,7 +19,7 @@ function load(name: string): string {
   return text
 }
 
-export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'rollback'
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback'
 
 export function controlScript(name: ControlScript): string {
   return `${load('prelude')}\n${load(name)}`

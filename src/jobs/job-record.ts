@@ -29,6 +29,8 @@ export interface JobMeta {
   envNames: string[]
   /** Ship run.log to CloudWatch Logs when the job ends (orch run --cloudwatch). */
   cloudwatch?: boolean
+  /** What orch pull NAME downloads by default (orch run --artifacts): paths or globs in the job's cwd. */
+  artifacts?: string[]
 }
 
 interface RawJob {

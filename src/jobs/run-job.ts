@@ -8,6 +8,7 @@ import {type JobSpec, commandText, createJob} from './start-job.js'
 import {type JobSite} from './site.js'
 import {siteFor} from './sites.js'
 import type {JobStateName} from './state.js'
+import type {SyncReport, SyncSource} from './sync-tree.js'
 
 export interface RunRequest {
   spec: JobSpec
@@ -17,6 +18,8 @@ export interface RunRequest {
   wait: boolean
   /** Keep stdout for one JSON document: job output goes to stderr (local) or is not streamed (cloud). */
   quiet: boolean
+  /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
+  sync?: SyncSource
 }
 
 export interface RunOutcome {
@@ -28,6 +31,8 @@ export interface RunOutcome {
   reasons: Reason[]
   /** The job's status when it was waited for (always for local jobs), else null. */
   exitCode: number | null
+  /** What --sync sent (cloud jobs). */
+  sync?: SyncReport
 }
 
 export interface RunUi {
@@ -52,7 +57,11 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true})
   try {
-    return target === 'local' ? await runLocal(site, request, reasons, ui) : await runCloud(config, site, request, reasons, ui)
+    // Loaded only for --sync: the tar writer and ignore rules cost every other run start-up time.
+    const synced = request.sync ? await (await import('./sync-tree.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
+    const req = synced ? {...request, spec: synced.spec} : request
+    const outcome = target === 'local' ? await runLocal(site, req, reasons, ui) : await runCloud(config, site, req, reasons, ui)
+    return synced?.report ? {...outcome, sync: synced.report} : outcome
   } finally {
     ui.progress.stop()
     await site.close()

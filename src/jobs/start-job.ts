@@ -13,6 +13,8 @@ export interface JobSpec {
   replace: boolean
   cloudwatch?: boolean
   guardrails?: Guardrails
+  /** Default paths for orch pull (orch run --artifacts). */
+  artifacts?: string[]
 }
 
 /** What the wrapper does on the host around the command (SPEC §4). */
@@ -95,6 +97,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     cwd: spec.cwd ?? null,
     envNames: Object.keys(spec.env),
     cloudwatch: spec.cloudwatch === true,
+    ...(spec.artifacts?.length ? {artifacts: spec.artifacts} : {}),
   }
   const result = await site.run(
     controlScript('start'),

@@ -2,20 +2,9 @@ import {formatDistanceStrict} from 'date-fns/formatDistanceStrict'
 import {formatDistanceToNowStrict} from 'date-fns/formatDistanceToNowStrict'
 
 import type {JobEntry} from '../jobs/list-jobs.js'
-import type {RunOutcome} from '../jobs/run-job.js'
-import type {StopOutcome} from '../jobs/stop-job.js'
+import {colourState} from './format-state.js'
 import {style} from './style.js'
 
-const STATE_COLOURS: Record<string, (text: string) => string> = {
-  QUEUED: style.yellow,
-  STARTING: style.yellow,
-  RUNNING: style.cyan,
-  DONE: style.green,
-  FAILED: style.red,
-  STOPPED: style.magenta,
-}
-
-export const colourState = (state: string) => (STATE_COLOURS[state] ?? ((s: string) => s))(state)
 
 /** Columns padded to their widest cell; colour codes do not count towards width. */
 export function table(header: string[], rows: string[][]): string {
@@ -64,18 +53,3 @@ export function formatList(jobs: readonly JobEntry[]): string {
   )
 }
 
-export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
-  const lines = [`${style.bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
-  lines.push(`  log:     ${outcome.logPath}`)
-  if (outcome.target === 'cloud') {
-    if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)
-    lines.push(`  attach:  orch attach ${outcome.name}`)
-    lines.push(`  stop:    orch stop ${outcome.name}`)
-  }
-  return lines.join('\n')
-}
-
-export function formatStop(outcome: StopOutcome): string {
-  if (outcome.alreadyFinished) return `${outcome.name} had already finished (${colourState(outcome.state)}, exit ${outcome.exitCode ?? '-'}); nothing to stop`
-  return `${outcome.name} ${colourState('STOPPED')} (exit ${outcome.exitCode ?? '-'}) on ${outcome.host}`
-}

@@ -63,6 +63,7 @@ describe('sandbox sshd', () => {
       ORCH_KNOWN_HOSTS: sandbox.knownHostsPath,
       ORCH_LOG_ROOT: sandbox.logRoot,
       ORCH_TMUX_SOCKET: sandbox.tmuxSocket,
+      ORCH_HOST_DIR: `${sandbox.home}/.orch`,
     })
     expect(env.ORCH_TMUX_SOCKET).toMatch(/^orch-test-[0-9a-f]+$/)
   })

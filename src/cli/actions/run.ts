@@ -1,0 +1,58 @@
+import {cloudwatchWanted} from '../../config/config.js'
+import {stampJobName, validateJobName} from '../../jobs/names.js'
+import {type RunOutcome, runJob} from '../../jobs/run-job.js'
+import type {SyncSource} from '../../jobs/sync-tree.js'
+import {formatStarted} from '../../output/format-run.js'
+import {startProgress} from '../../output/progress.js'
+import {writeOut} from '../../output/stdout.js'
+import {configFromFlags} from '../config-from-flags.js'
+import {type RoutingFlagValues, profileFromFlags} from '../routing-flags-parse.js'
+import {type GuardrailFlags, guardrailsFrom, jobEnvironment} from '../run-options.js'
+import type {ActionInput, ActionIo} from './action.js'
+
+export interface RunFlags extends RoutingFlagValues, GuardrailFlags {
+  'accept-new-host-key'?: boolean
+  where?: string
+  cwd?: string
+  env?: string[]
+  'env-file'?: string
+  wait?: boolean
+  replace?: boolean
+  stamp?: boolean
+  cloudwatch?: boolean
+  artifacts?: string[]
+}
+
+/** orch run: validate everything, then route and start the job (see jobs/run-job.ts). */
+export async function runAction({flags, args, words}: ActionInput<RunFlags>, io: ActionIo, sync?: SyncSource): Promise<RunOutcome> {
+  const name = flags.stamp ? stampJobName(validateJobName(args.name ?? '')) : validateJobName(args.name ?? '')
+  const profile = profileFromFlags(flags, words)
+  const config = configFromFlags(flags)
+  const spec = {
+    name,
+    argv: words,
+    env: jobEnvironment(flags['env-file'], flags.env ?? []),
+    cwd: flags.cwd,
+    replace: flags.replace === true,
+    cloudwatch: cloudwatchWanted(config, flags.cloudwatch),
+    guardrails: guardrailsFrom(flags, config),
+    artifacts: flags.artifacts,
+  }
+  const wait = flags.wait === true
+  const progress = await startProgress('routing…')
+  const outcome = await runJob(
+    config,
+    {spec, profile, where: (flags.where ?? 'auto') as 'auto' | 'cloud' | 'local', wait, quiet: io.json, sync},
+    {
+      progress,
+      started: (started) => {
+        if (!io.json) io.note(formatStarted(started, wait || started.target === 'local'))
+      },
+      write: writeOut,
+      onReconnect: (attempt, delay) => io.note(`connection lost; reconnecting in ${Math.round(delay / 100) / 10}s (attempt ${attempt})`),
+      warn: (message) => io.note(message),
+    },
+  )
+  if (outcome.exitCode !== null) process.exitCode = outcome.exitCode
+  return outcome
+}

@@ -1,0 +1,20 @@
+import type {RunOutcome} from '../jobs/run-job.js'
+import type {StopOutcome} from '../jobs/stop-job.js'
+import {colourState} from './format-state.js'
+import {style} from './style.js'
+
+export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
+  const lines = [`${style.bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
+  lines.push(`  log:     ${outcome.logPath}`)
+  if (outcome.target === 'cloud') {
+    if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)
+    lines.push(`  attach:  orch attach ${outcome.name}`)
+    lines.push(`  stop:    orch stop ${outcome.name}`)
+  }
+  return lines.join('\n')
+}
+
+export function formatStop(outcome: StopOutcome): string {
+  if (outcome.alreadyFinished) return `${outcome.name} had already finished (${colourState(outcome.state)}, exit ${outcome.exitCode ?? '-'}); nothing to stop`
+  return `${outcome.name} ${colourState('STOPPED')} (exit ${outcome.exitCode ?? '-'}) on ${outcome.host}`
+}
