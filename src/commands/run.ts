@@ -33,6 +33,7 @@ export default class Run extends OrchCommand {
     'max-parallel': Flags.string({description: 'jobs running at once on the host (default ORCH_MAX_PARALLEL, 4); more wait QUEUED', helpGroup: 'GUARDRAILS'}),
     notify: Flags.boolean({description: 'L4: announce the end (Slack with ORCH_SLACK_WEBHOOK_URL, else stdout); ORCH_NOTIFY sets it always', helpGroup: 'GUARDRAILS'}),
     'max-log-size': Flags.string({description: 'cap run.log (e.g. 1G): older output moves to run.log.1', helpGroup: 'GUARDRAILS'}),
+    'start-timeout': Flags.string({description: 'how long to wait for a stopped EC2 instance to start and answer SSH (default 5m)', helpGroup: 'HOST'}),
     cloudwatch: Flags.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
     ...syncFlags,
   }

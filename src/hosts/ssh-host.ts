@@ -197,6 +197,9 @@ export class SshHost implements Host {
         }
       })
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk))
+      // A channel failing under us (connection reset, write after close) is a transport failure the
+      // caller may retry, never an uncaught exception.
+      channel.on('error', (error: Error) => finish(() => reject(new TransportError(error.message))))
       channel.on('exit', (code: number | null, signal?: string) => {
         exitCode = code ?? (signal ? 128 + signalNumber(signal) : 255)
       })

@@ -18,6 +18,8 @@ export interface RunRequest {
   wait: boolean
   /** Keep stdout for one JSON document: job output goes to stderr (local) or is not streamed (cloud). */
   quiet: boolean
+  /** Bound on starting a stopped EC2 instance and waiting for its SSH port (default 5 min). */
+  startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
 }
@@ -55,7 +57,7 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
     request.where === 'auto' ? decision.reasons : [{code: target === 'cloud' ? 'default-cloud' : 'agent-local', message: `--where ${target} given`, inferred: false}]
 
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
-  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true})
+  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})
   try {
     // Loaded only for --sync: the tar writer and ignore rules cost every other run start-up time.
     const synced = request.sync ? await (await import('./sync-tree.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined

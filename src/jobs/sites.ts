@@ -19,11 +19,18 @@ export function cloudConfigured(config: OrchConfig): boolean {
  * The cloud host from configuration: ORCH_HOST directly, else the EC2 instance (started if it is
  * stopped). The connection itself opens on the first script.
  */
-export async function cloudSite(config: OrchConfig, options: {progress?: Progress; startInstance?: boolean} = {}): Promise<JobSite> {
+export interface CloudSiteOptions {
+  progress?: Progress
+  /** Start a stopped EC2 instance (orch run), waiting at most startTimeoutMs for it and its SSH port. */
+  startInstance?: boolean
+  startTimeoutMs?: number
+}
+
+export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {
   let address = config.host
   if (!address && (config.ec2InstanceId || config.ec2Tag)) {
     const {resolveInstanceAddress} = await import('../cloud/resolve-host.js')
-    address = await resolveInstanceAddress(config, {progress: options.progress, start: options.startInstance ?? false})
+    address = await resolveInstanceAddress(config, {progress: options.progress, start: options.startInstance ?? false, startTimeoutMs: options.startTimeoutMs})
   }
   if (!address) {
     throw configError('no cloud host configured: ORCH_HOST is not set', 'set ORCH_HOST (or ORCH_EC2_INSTANCE_ID) in scripts/cloud/.env or the environment; see .env.example')
@@ -41,7 +48,7 @@ export async function cloudSite(config: OrchConfig, options: {progress?: Progres
   return new JobSite(host, config.logRoot, config.tmuxSocket ?? '')
 }
 
-export async function siteFor(where: Where, config: OrchConfig, options: {progress?: Progress; startInstance?: boolean} = {}): Promise<JobSite> {
+export async function siteFor(where: Where, config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {
   return where === 'local' ? localSite(config) : cloudSite(config, options)
 }
 

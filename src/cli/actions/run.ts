@@ -1,4 +1,6 @@
 import {cloudwatchWanted} from '../../config/config.js'
+import {DURATION_FORMS, parseDuration} from '../../config/units.js'
+import {usageError} from '../../output/errors.js'
 import {stampJobName, validateJobName} from '../../jobs/names.js'
 import {type RunOutcome, runJob} from '../../jobs/run-job.js'
 import type {SyncSource} from '../../jobs/sync-tree.js'
@@ -21,6 +23,7 @@ export interface RunFlags extends RoutingFlagValues, GuardrailFlags {
   stamp?: boolean
   cloudwatch?: boolean
   artifacts?: string[]
+  'start-timeout'?: string
 }
 
 /** orch run: validate everything, then route and start the job (see jobs/run-job.ts). */
@@ -38,11 +41,16 @@ export async function runAction({flags, args, words}: ActionInput<RunFlags>, io:
     guardrails: guardrailsFrom(flags, config),
     artifacts: flags.artifacts,
   }
+  let startTimeoutMs: number | undefined
+  if (flags['start-timeout'] !== undefined) {
+    startTimeoutMs = parseDuration(flags['start-timeout'])
+    if (startTimeoutMs === undefined) throw usageError(`--start-timeout "${flags['start-timeout']}" is not a duration`, `use ${DURATION_FORMS}`)
+  }
   const wait = flags.wait === true
   const progress = await startProgress('routing…')
   const outcome = await runJob(
     config,
-    {spec, profile, where: (flags.where ?? 'auto') as 'auto' | 'cloud' | 'local', wait, quiet: io.json, sync},
+    {spec, profile, where: (flags.where ?? 'auto') as 'auto' | 'cloud' | 'local', wait, quiet: io.json, sync, startTimeoutMs},
     {
       progress,
       started: (started) => {
