@@ -1,7 +1,6 @@
 import {posix} from 'node:path'
 
 import type {OrchConfig} from '../config/config.js'
-import {formatDuration} from '../config/units.js'
 import {AUTOSTOP_MARKER, type CronOutcome, cronPath, manageCronLine} from '../jobs/cron-lines.js'
 import {installTools, runInstalledTool} from '../jobs/host-tools.js'
 import {unfinishedJobs} from '../jobs/list-jobs.js'
@@ -152,5 +151,3 @@ export async function setAutostop(config: OrchConfig, idleMs: number | 'off'): P
     await site.close()
   }
 }
-
-export const describeIdle = (minutes: number) => formatDuration(minutes * 60_000)

@@ -15,6 +15,7 @@ import type {Progress} from '../output/progress.js'
 import {
   DEFAULT_START_TIMEOUT_MS,
   createEc2Client,
+  describeTargetLabel,
   describeTarget,
   ensureRunning,
   pickAddress,
@@ -78,7 +79,7 @@ export async function resolveInstanceAddress(config: InstanceConfig, options: Re
   let wasDown = false
   let info
   if (options.start) {
-    options.progress?.update(`looking up ${describe(target)}`)
+    options.progress?.update(`looking up ${describeTargetLabel(target)}`)
     info = await ensureRunning(client, target, {
       timeoutMs,
       pollMs: options.pollMs,
@@ -114,6 +115,3 @@ export async function forgetInstanceAddress(config: InstanceConfig, options: {ca
   await invalidateCache(options.cacheDir ?? defaultCacheDir(), targetCacheKey(instanceTarget(config)))
 }
 
-function describe(target: Ec2Target): string {
-  return target.instanceId ? `instance ${target.instanceId}` : `instance tagged ${target.tag?.key ?? ''}=${target.tag?.value ?? ''}`
-}

@@ -23,6 +23,8 @@ export interface ReadLogResult {
   exitCode: number | null
   vanished: boolean
   bytes: number
+  /** The job ended and was run with --cloudwatch: the follower should ship its log. */
+  shipToCloudWatch: boolean
 }
 
 const EXIT_LINE = /\[EXIT: (\d+)\]\n?$/
@@ -57,11 +59,12 @@ export async function readLog(site: JobSite, name: string, options: ReadLogOptio
         },
       )
       if (code === SCRIPT_STATUS.unknownJob) throw unknownJob(name)
-      if (options.signal?.aborted) return {exitCode: null, vanished: false, bytes: offset}
+      if (options.signal?.aborted) return {exitCode: null, vanished: false, bytes: offset, shipToCloudWatch: false}
       const match = EXIT_LINE.exec(tail.toString('latin1'))
-      if (code === SCRIPT_STATUS.vanished) return {exitCode: null, vanished: true, bytes: offset}
-      if (code !== 0) throw new OrchError('failure', `reading the log of ${name} failed (status ${code})`, 'retry; if it persists, check the host')
-      return {exitCode: match ? Number(match[1]) : null, vanished: false, bytes: offset}
+      if (code === SCRIPT_STATUS.vanished) return {exitCode: null, vanished: true, bytes: offset, shipToCloudWatch: false}
+      const ship = code === SCRIPT_STATUS.finishedShipToCloudWatch
+      if (code !== 0 && !ship) throw new OrchError('failure', `reading the log of ${name} failed (status ${code})`, 'retry; if it persists, check the host')
+      return {exitCode: match ? Number(match[1]) : null, vanished: false, bytes: offset, shipToCloudWatch: ship}
     } catch (error) {
       if (!(error instanceof TransportError) || !options.follow || Date.now() > deadline) {
         if (error instanceof TransportError) throw new OrchError('connection', `lost the connection to ${site.host.label} while reading ${name}: ${error.message}`, `the job keeps running; resume with orch logs -f ${name}`)
@@ -74,7 +77,7 @@ export async function readLog(site: JobSite, name: string, options: ReadLogOptio
         const delay = Math.min(500 * 2 ** (attempt - 1), 10_000)
         options.onReconnect?.(attempt, delay, error)
         await sleep(delay)
-        if (options.signal?.aborted) return {exitCode: null, vanished: false, bytes: offset}
+        if (options.signal?.aborted) return {exitCode: null, vanished: false, bytes: offset, shipToCloudWatch: false}
         try {
           await site.host.reconnect()
           deadline = giveUpAt()

@@ -33,6 +33,7 @@ export function wrapperScript(): string {
 export const SCRIPT_STATUS = {
   ok: 0,
   vanished: 3,
+  finishedShipToCloudWatch: 10,
   unknownJob: 4,
   tmuxMissing: 64,
   inUse: 65,

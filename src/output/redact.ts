@@ -1,5 +1,3 @@
-import {SECRET_SETTINGS} from '../config/settings.js'
-
 /**
  * Secrets reach orch only through settings; their current values are scrubbed from any text
  * orch prints, so a webhook URL inside an error from a library never leaks.
@@ -8,10 +6,6 @@ const registered = new Set<string>()
 
 export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) registered.add(value)
-}
-
-export function registerSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): void {
-  for (const name of SECRET_SETTINGS) registerSecret(env[name])
 }
 
 export function redactSecrets(text: string): string {

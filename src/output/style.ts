@@ -8,4 +8,3 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout, env: N
 }
 
 export const style = new Chalk({level: colorEnabled() ? 1 : 0})
-export const errStyle = new Chalk({level: colorEnabled(process.stderr) ? 1 : 0})

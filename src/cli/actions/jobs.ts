@@ -1,6 +1,5 @@
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
 import {readLog} from '../../jobs/follow-log.js'
-import {jobInfo} from '../../jobs/job-info.js'
 import {closeAll, sitesToList} from '../../jobs/job-sites.js'
 import type {JobRecord} from '../../jobs/job-record.js'
 import {type JobEntry, listJobs, toJobJson, unfinishedJobs} from '../../jobs/list-jobs.js'
@@ -102,8 +101,7 @@ export const logsAction: Action<LogsFlags> = async ({flags, args}, io): Promise<
       return undefined
     }
     if (flags.follow) {
-      const info = await jobInfo(site, name)
-      if (info.meta.cloudwatch) await shipAfterFollow(config, site, name, (message) => io.note(message))
+      if (result.shipToCloudWatch) await shipAfterFollow(config, site, name, (message) => io.note(message))
       if (result.vanished) throw new OrchError('failure', `job ${name} ended without an exit status (its session vanished: host reboot or tmux killed)`, `its state is FAILED; see orch list`)
       if (result.exitCode !== null) process.exitCode = result.exitCode
     }

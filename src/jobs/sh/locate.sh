@@ -1,3 +1,2 @@
-# $1 name. Exit 4 when this host has no such job; else prints 'finished|running <dir>'.
+# $1 name. Exit 0 when this host holds the job, 4 when it does not.
 [ -f "$root/$1/meta.json" ] || exit 4
-if finished "$root/$1"; then echo "finished $root/$1"; else echo "running $root/$1"; fi

@@ -1,6 +1,7 @@
 # Print a job's log from a byte offset. $1 name, $2 offset, $3 last N lines ('' = all), $4 since
 # seconds ('' = all), $5 follow (1 = keep printing until the job ends).
-# Exit: 0 done (with follow: the job wrote its status), 3 the job vanished without a status, 4 unknown job.
+# Exit: 0 done (with follow: the job wrote its status), 10 the same for a job run with --cloudwatch
+# (so the follower ships it without asking again), 3 the job vanished without a status, 4 unknown job.
 name=$1 off=$2 lines=$3 since=$4 follow=$5
 dir=$root/$name log=$root/$name/run.log
 [ -f "$dir/meta.json" ] || exit 4
@@ -24,7 +25,11 @@ if [ "$follow" != 1 ]; then
 fi
 n=0
 while :; do
-  if [ -f "$dir/exit" ]; then emit; exit 0; fi
+  if [ -f "$dir/exit" ]; then
+    emit
+    grep -q '"cloudwatch":true' "$dir/meta.json" && exit 10
+    exit 0
+  fi
   emit
   n=$((n + 1))
   if [ $((n % 10)) = 0 ] && finished "$dir"; then
