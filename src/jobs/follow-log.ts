@@ -62,7 +62,7 @@ export async function readLog(site: JobSite, name: string, options: ReadLogOptio
       if (options.signal?.aborted) return {exitCode: null, vanished: false, bytes: offset, shipToCloudWatch: false}
       const match = EXIT_LINE.exec(tail.toString('latin1'))
       if (code === SCRIPT_STATUS.vanished) return {exitCode: null, vanished: true, bytes: offset, shipToCloudWatch: false}
-      const ship = code === SCRIPT_STATUS.finishedShipToCloudWatch
+      const ship = code === SCRIPT_STATUS.shipToCloudwatch
       if (code !== 0 && !ship) throw new OrchError('failure', `reading the log of ${name} failed (status ${code})`, 'retry; if it persists, check the host')
       return {exitCode: match ? Number(match[1]) : null, vanished: false, bytes: offset, shipToCloudWatch: ship}
     } catch (error) {

@@ -2,7 +2,8 @@ import {readFileSync} from 'node:fs'
 
 /**
  * The POSIX sh that runs on a job's host lives in ./sh/*.sh (copied into dist by the build). Every
- * control script is the prelude plus its own body, and receives data only as positional
+ * control script is the job library (job-lib.sh: what a job is, its state, the exit statuses),
+ * the prelude and its own body, and receives data only as positional
  * parameters or stdin — never spliced into the text — so a job name, a path or a user's command
  * can never change what a script does.
  *
@@ -22,19 +23,22 @@ function load(name: string): string {
 export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback'
 
 export function controlScript(name: ControlScript): string {
-  return `${load('prelude')}\n${load(name)}`
+  return `${load('job-lib')}\n${load('prelude')}\n${load(name)}`
 }
 
 export function wrapperScript(): string {
   return load('orch-wrapper')
 }
 
-/** Exit statuses of the control scripts (see each script's header). */
+/**
+ * Exit statuses of the control scripts: the EX_* table at the top of job-lib.sh, under the same
+ * names in camelCase (test/unit/jobs/host-scripts.test.ts fails when the two differ).
+ */
 export const SCRIPT_STATUS = {
   ok: 0,
   vanished: 3,
-  finishedShipToCloudWatch: 10,
   unknownJob: 4,
+  shipToCloudwatch: 10,
   tmuxMissing: 64,
   inUse: 65,
   exists: 66,
@@ -43,4 +47,11 @@ export const SCRIPT_STATUS = {
   noCommit: 69,
   gitFailed: 70,
   rootUnwritable: 71,
+  syncLockBusy: 72,
+  syncUnpackFailed: 73,
+  syncIncomplete: 74,
+  syncPlaceFailed: 75,
+  toolMissing: 76,
+  notGit: 77,
+  processTable: 78,
 } as const

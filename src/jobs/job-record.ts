@@ -1,5 +1,5 @@
 import {isJobName} from './names.js'
-import {type JobStatus, deriveStatus, exitCodeOf} from './state.js'
+import {type JobStatus, exitCodeOf, isStateName, statusOf} from './state.js'
 
 /** What `orch list --json` and `orch status --json` print per job (a contract agents rely on). */
 export interface JobRecord {
@@ -11,6 +11,8 @@ export interface JobRecord {
   startedAt: string | null
   endedAt: string | null
   exitCode: number | null
+  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; else null. */
+  reason: string | null
   logPath: string
   /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */
   attempts: number
@@ -33,82 +35,61 @@ export interface JobMeta {
   artifacts?: string[]
 }
 
-interface RawJob {
-  meta?: JobMeta
-  files: Map<string, string>
-  alive: boolean
-  staleStart: boolean
-  queuePosition: number | null
-}
+export type JobEntry = JobRecord & {status: JobStatus; createdAt: string; kind: 'orch' | 'manual'}
 
-const epochToIso = (text: string | undefined) => {
+const field = (text: string | undefined) => (text === undefined || text === '-' ? null : text)
+const epochToIso = (text: string | null) => {
   const seconds = Number(text)
-  return text && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : null
+  return text !== null && Number.isInteger(seconds) ? new Date(seconds * 1000).toISOString() : null
+}
+const whole = (text: string | null) => (text !== null && /^\d+$/.test(text) ? Number(text) : null)
+
+function parseMeta(text: string | null): Partial<JobMeta> {
+  if (text === null) return {}
+  try {
+    const meta = JSON.parse(text) as unknown
+    return meta !== null && typeof meta === 'object' ? (meta as Partial<JobMeta>) : {}
+  } catch {
+    // A meta.json damaged on the host still leaves a job that must be listed.
+    return {}
+  }
 }
 
-/** Parse LIST_SCRIPT output into records, newest first. */
-export function parseJobList(output: string, site: {target: 'cloud' | 'local'; label: string; logPath(name: string): string}): Array<JobRecord & {status: JobStatus; createdAt: string}> {
-  const jobs = new Map<string, RawJob>()
-  const job = (name: string) => {
-    let raw = jobs.get(name)
-    if (!raw) jobs.set(name, (raw = {files: new Map(), alive: false, staleStart: false, queuePosition: null}))
-    return raw
-  }
-  let queued = 0
+/**
+ * The records the host prints (`J name state exit reason started ended attempts queue pid kind
+ * created meta`, tab-separated, '-' for empty; see src/jobs/sh/job-lib.sh), newest first.
+ */
+export function parseJobList(output: string, site: {target: 'cloud' | 'local'; label: string; logPath(name: string): string}): JobEntry[] {
+  const records: JobEntry[] = []
   for (const line of output.split('\n')) {
-    if (line.startsWith('F ')) {
-      const colon = line.indexOf(':')
-      const path = line.slice(2, colon)
-      const slash = path.indexOf('/')
-      const name = path.slice(0, slash)
-      if (colon < 0 || slash < 0 || !isJobName(name)) continue
-      const file = path.slice(slash + 1)
-      const content = line.slice(colon + 1)
-      if (file === 'meta.json') {
-        try {
-          job(name).meta = JSON.parse(content) as JobMeta
-        } catch {}
-      } else job(name).files.set(file, content.trim())
-    } else if (line.startsWith('A ')) {
-      const [, name, alive] = line.split(' ')
-      if (name && isJobName(name)) job(name).alive = alive === '1'
-    } else if (line.startsWith('Q ')) {
-      const name = line.slice(2).trim()
-      if (isJobName(name)) job(name).queuePosition = ++queued
-    } else if (line.startsWith('S ')) {
-      const name = line.slice(2).trim()
-      if (isJobName(name)) job(name).staleStart = true
-    }
-  }
-
-  const records = []
-  for (const [name, raw] of jobs) {
-    if (!raw.meta) continue
-    const exitText = raw.files.get('exit')
-    const status = deriveStatus({
-      exitCode: exitText !== undefined && exitText !== '' && Number.isFinite(Number(exitText)) ? Number(exitText) : undefined,
-      stopped: raw.files.has('stopped'),
-      alive: raw.alive,
-      hasPid: raw.files.has('pid'),
-      started: raw.files.has('started'),
-      queued: raw.files.has('queued'),
-      staleStart: raw.staleStart,
-    })
+    if (!line.startsWith('J\t')) continue
+    const f = line.split('\t')
+    const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
+    if (!isJobName(name) || !isStateName(state)) continue
+    const meta = parseMeta(field(f.slice(12).join('\t')))
+    const status = statusOf(state, whole(field(exit)))
+    const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
     records.push({
       name,
       state: status.state,
       target: site.target,
-      host: raw.meta.host || site.label,
-      command: raw.meta.command,
-      startedAt: epochToIso(raw.files.get('started')),
-      endedAt: epochToIso(raw.files.get('ended')),
+      host: typeof meta.host === 'string' && meta.host ? meta.host : site.label,
+      command: typeof meta.command === 'string' ? meta.command : '',
+      startedAt: epochToIso(field(started)),
+      endedAt: epochToIso(field(ended)),
       exitCode: exitCodeOf(status),
+      reason: field(reason),
       logPath: site.logPath(name),
-      attempts: Number(raw.files.get('attempts') ?? 0) || 0,
-      queuePosition: status.state === 'QUEUED' ? raw.queuePosition : null,
+      attempts: whole(field(attempts)) ?? 0,
+      queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
       status,
-      createdAt: raw.meta.createdAt,
+      createdAt,
+      kind: kind === 'manual' ? 'manual' : 'orch',
     })
   }
-  return records.sort((a, b) => (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt))
+  return records.sort(newestFirst)
+}
+
+export function newestFirst(a: JobEntry, b: JobEntry): number {
+  return (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt)
 }

@@ -1,32 +1,32 @@
 import {OrchError} from '../output/errors.js'
-import {controlScript} from './host-scripts.js'
-import {type JobRecord, parseJobList} from './job-record.js'
+import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
+import {type JobEntry, type JobRecord, newestFirst, parseJobList} from './job-record.js'
 import type {JobSite} from './site.js'
-import {type JobStatus, isFinished} from './state.js'
 
-export type JobEntry = JobRecord & {status: JobStatus; createdAt: string}
+export type {JobEntry} from './job-record.js'
 
-/** Every job on the given sites, newest first: one script (one round trip) per site. */
-export async function listJobs(sites: readonly JobSite[]): Promise<JobEntry[]> {
+/** Every job on the given sites (only the unfinished ones with `unfinishedOnly`), newest first: one round trip per site. */
+export async function listJobs(sites: readonly JobSite[], options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
   const perSite = await Promise.all(
     sites.map(async (site) => {
-      const result = await site.run(controlScript('list'))
+      const result = await site.run(controlScript('list'), options.unfinishedOnly ? ['unfinished'] : [])
       if (result.code !== 0) {
-        throw new OrchError('failure', `listing jobs on ${site.host.label} failed (status ${result.code}): ${result.stderr.trim()}`, 'check the host with ssh')
+        const why = result.code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : result.stderr.trim().split('\n').at(-1) || `status ${result.code}`
+        throw new OrchError('failure', `listing jobs on ${site.host.label} failed: ${why}`, 'check the host with ssh; nothing was changed')
       }
       return parseJobList(result.stdout.toString(), {target: site.target, label: site.host.label, logPath: (name) => site.logPath(name)})
     }),
   )
-  return perSite.flat().sort((a, b) => (b.startedAt ?? b.createdAt).localeCompare(a.startedAt ?? a.createdAt))
+  return perSite.flat().sort(newestFirst)
 }
 
 /** Jobs not finished: QUEUED, STARTING, RUNNING. */
-export async function unfinishedJobs(sites: readonly JobSite[]): Promise<JobEntry[]> {
-  return (await listJobs(sites)).filter((job) => !isFinished(job.status))
+export function unfinishedJobs(sites: readonly JobSite[]): Promise<JobEntry[]> {
+  return listJobs(sites, {unfinishedOnly: true})
 }
 
 /** The JSON shape of a job (the contract): drops internal fields. */
 export function toJobJson(job: JobEntry): JobRecord {
-  const {name, state, target, host, command, startedAt, endedAt, exitCode, logPath, attempts, queuePosition} = job
-  return {name, state, target, host, command, startedAt, endedAt, exitCode, logPath, attempts, queuePosition}
+  const {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition} = job
+  return {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition}
 }

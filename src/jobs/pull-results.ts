@@ -17,7 +17,7 @@ import {tmpdir} from 'node:os'
 import {join, posix, resolve} from 'node:path'
 
 import {OrchError, usageError} from '../output/errors.js'
-import {controlScript} from './host-scripts.js'
+import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {jobInfo} from './job-info.js'
 import type {JobSite} from './site.js'
 import {unknownJob} from './sites.js'
@@ -238,9 +238,9 @@ async function pullTar(site: JobSite, name: string, what: 'log' | 'files', args:
   if (failure instanceof RefusedEntry) throw new OrchError('failure', failure.message, 'a job (or whoever controls the host) put it there; nothing was written outside the results directory')
   if (failure instanceof TarFormatError) throw new OrchError('failure', `the host sent a broken tar stream: ${failure.message}`, `check the host (tar --version); ${said.trim()}`)
   if (failure) throw failure
-  if (code === 4) throw unknownJob(name)
-  if (code === 68) throw new OrchError('failure', `the working directory of ${name} (${said.trim()}) no longer exists on ${site.host.label}`, 'nothing to pull from it')
-  if (code === 69) throw new OrchError('hostSetup', `tar is not installed on ${site.host.label}`, 'install it (sudo apt-get install -y tar)')
+  if (code === SCRIPT_STATUS.unknownJob) throw unknownJob(name)
+  if (code === SCRIPT_STATUS.noCwd) throw new OrchError('failure', `the working directory of ${name} (${said.trim()}) no longer exists on ${site.host.label}`, 'nothing to pull from it')
+  if (code === SCRIPT_STATUS.toolMissing) throw new OrchError('hostSetup', `tar is not installed on ${site.host.label}`, 'install it (sudo apt-get install -y tar)')
   return {stderr: said, code}
 }
 
@@ -321,15 +321,15 @@ export async function pullDiff(site: JobSite, name: string, workTree: string, wa
   const result = await site.run(controlScript('pull'), [name, 'diff'])
   const where = site.host.label
   switch (result.code) {
-    case 0:
+    case SCRIPT_STATUS.ok:
       break
-    case 4:
+    case SCRIPT_STATUS.unknownJob:
       throw unknownJob(name)
-    case 68:
+    case SCRIPT_STATUS.noCwd:
       throw new OrchError('failure', `the working directory of ${name} (${result.stderr.trim()}) no longer exists on ${where}`, 'there are no changes to bring')
-    case 69:
+    case SCRIPT_STATUS.toolMissing:
       throw new OrchError('hostSetup', `git is not installed on ${where}`, 'install it (sudo apt-get install -y git)')
-    case 77:
+    case SCRIPT_STATUS.notGit:
       throw new OrchError('failure', `the working directory of ${name} on ${where} is not in a git work tree`, '--diff needs a job that ran in one (orch run --sync of a git repository puts one there)')
     default:
       throw new OrchError('failure', `reading the changes of ${name} on ${where} failed (status ${result.code}): ${result.stderr.trim()}`, 'check git in the job\'s directory on the host')

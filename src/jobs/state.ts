@@ -1,6 +1,6 @@
 /**
- * SPEC §3 job states as a discriminated union, with the questions people ask answered here only.
- * State is derived from what the host holds (the job directory and the wrapper's liveness).
+ * Job states as a discriminated union, with the questions people ask answered here only. The
+ * host decides a job's state (src/jobs/sh/job-lib.sh); this is its shape on this side.
  */
 export type JobStatus =
   | {state: 'QUEUED'}
@@ -13,6 +13,11 @@ export type JobStatus =
 export type JobStateName = JobStatus['state']
 
 export const UNFINISHED_STATES: readonly JobStateName[] = ['QUEUED', 'STARTING', 'RUNNING']
+const STATE_NAMES: readonly string[] = [...UNFINISHED_STATES, 'DONE', 'FAILED', 'STOPPED']
+
+export function isStateName(text: string): text is JobStateName {
+  return STATE_NAMES.includes(text)
+}
 
 export function isFinished(status: JobStatus): boolean {
   return !UNFINISHED_STATES.includes(status.state)
@@ -22,30 +27,18 @@ export function exitCodeOf(status: JobStatus): number | null {
   return 'exitCode' in status ? status.exitCode : null
 }
 
-/** The facts read from a job directory. */
-export interface JobFacts {
-  exitCode?: number
-  stopped: boolean
-  /** The wrapper process is running. */
-  alive: boolean
-  hasPid: boolean
-  started: boolean
-  queued: boolean
-  /** No pid was ever written and the directory is old: the start crashed. */
-  staleStart: boolean
-}
-
-export function deriveStatus(facts: JobFacts): JobStatus {
-  if (facts.exitCode !== undefined) {
-    if (facts.stopped) return {state: 'STOPPED', exitCode: facts.exitCode}
-    return facts.exitCode === 0 ? {state: 'DONE', exitCode: 0} : {state: 'FAILED', exitCode: facts.exitCode, vanished: false}
+/** The status for a state the host reported, with the exit status it recorded (if any). */
+export function statusOf(state: JobStateName, exitCode: number | null): JobStatus {
+  switch (state) {
+    case 'QUEUED':
+    case 'STARTING':
+    case 'RUNNING':
+      return {state}
+    case 'DONE':
+      return {state, exitCode: 0}
+    case 'FAILED':
+      return {state, exitCode, vanished: exitCode === null}
+    case 'STOPPED':
+      return {state, exitCode}
   }
-  if (facts.alive) {
-    if (facts.queued && !facts.started) return {state: 'QUEUED'}
-    return facts.started ? {state: 'RUNNING'} : {state: 'STARTING'}
-  }
-  if (!facts.hasPid && !facts.staleStart) return {state: 'STARTING'}
-  // The session is gone without an exit line: host reboot, tmux kill-server, a crash.
-  if (facts.stopped) return {state: 'STOPPED', exitCode: null}
-  return {state: 'FAILED', exitCode: null, vanished: true}
 }

@@ -24,7 +24,7 @@ import bytes from 'bytes'
 import {TransportError} from '../hosts/host.js'
 import {OrchError, usageError} from '../output/errors.js'
 import type {Progress} from '../output/progress.js'
-import {controlScript} from './host-scripts.js'
+import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {IgnoreRules} from './ignore-rules.js'
 import type {JobSite} from './site.js'
 import type {JobSpec} from './start-job.js'
@@ -609,7 +609,6 @@ async function* bigFile(path: string, header: TarHeader, size: number): AsyncGen
   }
 }
 
-const SYNC_STATUS = {inUse: 65, exists: 66, noTar: 69, cannotCreate: 71, lockBusy: 72, unpackFailed: 73, incomplete: 74, placeFailed: 75} as const
 
 /**
  * Bring the host's copy up to date. Throws (and the job must not start) when the sync failed;
@@ -683,21 +682,21 @@ export async function syncTree(site: JobSite, source: SyncSource, job: {name: st
   switch (code) {
     case 0:
       break
-    case SYNC_STATUS.inUse:
+    case SCRIPT_STATUS.inUse:
       throw new OrchError('conflict', `job name ${job.name} is in use by a job that has not finished`, `pick another name, or stop it first: orch stop ${job.name}`)
-    case SYNC_STATUS.exists:
+    case SCRIPT_STATUS.exists:
       throw new OrchError('conflict', `job ${job.name} already ran on ${where} and its log is kept`, 'pick another name (orch run --stamp adds the time), or pass --replace to delete the old log')
-    case SYNC_STATUS.noTar:
+    case SCRIPT_STATUS.toolMissing:
       throw new OrchError('hostSetup', `tar is not installed on ${where}`, 'install it (sudo apt-get install -y tar, or sudo dnf install -y tar)')
-    case SYNC_STATUS.cannotCreate:
+    case SCRIPT_STATUS.rootUnwritable:
       throw new OrchError('hostSetup', `cannot create ${remote} on ${where}${said ? `: ${said}` : ''}`, 'check --remote-dir and its parent\'s permissions')
-    case SYNC_STATUS.lockBusy:
+    case SCRIPT_STATUS.syncLockBusy:
       throw new OrchError('conflict', `another sync to ${where}:${remote} has been running for 5 minutes`, 'wait for it to finish, or sync to another --remote-dir')
-    case SYNC_STATUS.unpackFailed:
-    case SYNC_STATUS.incomplete:
+    case SCRIPT_STATUS.syncUnpackFailed:
+    case SCRIPT_STATUS.syncIncomplete:
       if (localError) throw localError
       throw new OrchError('failure', `the sync to ${where}:${remote} failed${said ? `: ${said}` : ''}`, 'the copy on the host is unchanged and the job was not started (is the disk full?); retry')
-    case SYNC_STATUS.placeFailed:
+    case SCRIPT_STATUS.syncPlaceFailed:
       throw new OrchError('failure', `putting the synced files in place in ${where}:${remote} failed${said ? `: ${said}` : ''}`, 'the copy may be partly updated and the job was not started; fix the cause and sync again')
     default:
       if (localError) throw localError

@@ -1,10 +1,10 @@
 # $1 name, $2 a count to record as shipped to CloudWatch ('' = record nothing). Prints four lines:
-# meta.json, started (epoch seconds), exit status ('' while unfinished), events already shipped.
-# Exit 4: unknown job.
+# meta.json, started (epoch seconds), exit status ('' while unfinished, "vanished" for a job that
+# ended without one), events already shipped. Exit EX_UNKNOWN_JOB: unknown job.
 dir=$root/$1
-[ -f "$dir/meta.json" ] || exit 4
+job_load "$1" || exit $?
 if [ -n "$2" ]; then printf '%s\n' "$2" > "$dir/cloudwatch.shipped"; fi
-cat "$dir/meta.json"
+cat "$dir/meta.json" 2> /dev/null || echo '{}'
 cat "$dir/started" 2> /dev/null || echo
-if finished "$dir" && [ -f "$dir/exit" ]; then cat "$dir/exit"; elif finished "$dir"; then echo vanished; else echo; fi
+if [ -n "$job_exit" ]; then echo "$job_exit"; elif job_finished; then echo vanished; else echo; fi
 cat "$dir/cloudwatch.shipped" 2> /dev/null || echo 0

@@ -1,2 +1,2 @@
-# $1 name. Exit 0 when this host holds the job, 4 when it does not.
-[ -f "$root/$1/meta.json" ] || exit 4
+# $1 name. Exit 0 when this host holds the job, EX_UNKNOWN_JOB when it does not.
+job_exists "$1" || exit "$EX_UNKNOWN_JOB"

@@ -134,8 +134,10 @@ printf '%s\n' "$rc" > "$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
 rm -f "$dir/env.sh" "$dir/rc"
 
 # L4 notify, from the host so it arrives with no client connected. A failure is recorded in the job
-# directory and never changes the job's status.
-if [ "$notify" != off ]; then
+# directory and never changes the job's status; "notified" is written when it is over. In a tmux
+# session it is sent from a process of its own, so the wrapper ends with its [EXIT] line and a
+# follower (tail --pid) ends with it, however slow the webhook.
+notify() {
   if stopped; then state=STOPPED; elif [ "$rc" = 0 ]; then state=DONE; else state=FAILED; fi
   started=$(cat "$dir/started" 2> /dev/null || cat "$dir/ended")
   duration=$(( $(cat "$dir/ended") - started ))
@@ -163,5 +165,9 @@ if [ "$notify" != off ]; then
     fi
   fi
   rm -f "$dir/notify.url" "$dir/notify.response"
+  date +%s > "$dir/notified"
+}
+if [ "$notify" != off ]; then
+  if [ "$mode" = tmux ]; then notify > /dev/null 2>&1 & else notify; fi
 fi
 exit "$rc"

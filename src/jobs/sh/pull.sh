@@ -6,14 +6,15 @@
 #   diff   first line: the HEAD commit of the work tree ('' when it has none); then a binary patch
 #          of every uncommitted change, untracked files included (a scratch index, so the job's
 #          own index is untouched)
-# Exit: 0 ok, 4 unknown job, 68 no working directory, 69 tar or git missing, 77 not a git work tree.
+# Exit: 0 ok, EX_UNKNOWN_JOB, EX_NO_CWD (its working directory is gone), EX_TOOL_MISSING (tar or
+# git), EX_NOT_GIT (not a git work tree).
 dir=$root/$1 what=$2
 shift 2
-[ -f "$dir/meta.json" ] || exit 4
+job_exists "$1" || exit "$EX_UNKNOWN_JOB"
 case $what in
   log)
-    command -v tar > /dev/null 2>&1 || exit 69
-    cd "$dir" || exit 4
+    command -v tar > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
+    cd "$dir" || exit "$EX_UNKNOWN_JOB"
     set --
     for f in * .[!.]* ..?*; do
       [ -e "$f" ] || [ -L "$f" ] || continue
@@ -27,10 +28,10 @@ case $what in
 esac
 cwd=$(cat "$dir/cwd" 2> /dev/null)
 [ -n "$cwd" ] || cwd=$HOME
-cd "$cwd" 2> /dev/null || { echo "$cwd" >&2; exit 68; }
+cd "$cwd" 2> /dev/null || { echo "$cwd" >&2; exit "$EX_NO_CWD"; }
 case $what in
   files)
-    command -v tar > /dev/null 2>&1 || exit 69
+    command -v tar > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
     n=$#
     for pat do
       found=0
@@ -50,10 +51,10 @@ case $what in
     exec tar -cf - "$@"
     ;;
   diff)
-    command -v git > /dev/null 2>&1 || exit 69
-    top=$(git rev-parse --show-toplevel 2> /dev/null) || exit 77
-    [ -n "$top" ] || exit 77
-    cd "$top" || exit 77
+    command -v git > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
+    top=$(git rev-parse --show-toplevel 2> /dev/null) || exit "$EX_NOT_GIT"
+    [ -n "$top" ] || exit "$EX_NOT_GIT"
+    cd "$top" || exit "$EX_NOT_GIT"
     head=$(git rev-parse --verify -q HEAD 2> /dev/null) || head=
     idx=$(mktemp "${TMPDIR:-/tmp}/orch-diff.XXXXXX") || exit 1
     trap 'rm -f "$idx"' EXIT

@@ -1,18 +1,18 @@
 # L3 rollback. $1 name, $2 plan|apply. 'plan' prints what a reset to the job's starting commit
 # would discard; 'apply' runs git reset --hard to it in the job's work tree.
 # Output (plan): 'root <dir>', 'commit <sha>', then 'C <oneline>' per commit after it and
-# 'U <status line>' per uncommitted change. Exit: 4 unknown job, 65 job unfinished, 69 no commit
-# recorded (its --cwd was not in a git work tree), 70 git failed.
+# 'U <status line>' per uncommitted change. Exit: EX_UNKNOWN_JOB, EX_IN_USE (job unfinished),
+# EX_NO_COMMIT (its --cwd was not in a git work tree), EX_GIT_FAILED.
 name=$1 action=$2
 dir=$root/$name
-[ -f "$dir/meta.json" ] || exit 4
-finished "$dir" || exit 65
-[ -s "$dir/git-commit" ] && [ -s "$dir/git-root" ] || exit 69
+job_load "$name" || exit $?
+job_finished || exit "$EX_IN_USE"
+[ -s "$dir/git-commit" ] && [ -s "$dir/git-root" ] || exit "$EX_NO_COMMIT"
 read -r commit < "$dir/git-commit"
 read -r tree < "$dir/git-root"
-command -v git > /dev/null 2>&1 && [ -d "$tree" ] || exit 70
+command -v git > /dev/null 2>&1 && [ -d "$tree" ] || exit "$EX_GIT_FAILED"
 if [ "$action" = apply ]; then
-  git -C "$tree" reset --hard "$commit" || exit 70
+  git -C "$tree" reset --hard "$commit" || exit "$EX_GIT_FAILED"
   exit 0
 fi
 echo "root $tree"

@@ -2,32 +2,41 @@
 # command and secrets from stdin, then start the tmux session.
 # $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON, $6 cwd, $7 mode (tmux|local), $8 wrapper text,
 # $9 wrapper options (KEY=value lines), $10 webhook URL bytes. Stdin: command, env file, webhook URL.
-# Exit: 0 ok (prints the dir), 64 tmux missing, 65 in use, 66 exists (finished), 67 tmux failed, 68 no cwd, 71 root unwritable.
+# Exit: 0 ok (prints the dir), EX_TMUX_MISSING, EX_IN_USE, EX_EXISTS (finished), EX_SESSION_FAILED,
+# EX_NO_CWD, EX_ROOT_UNWRITABLE.
 name=$1 replace=$2 cmdlen=$3 envlen=$4 meta=$5 cwd=$6 mode=$7 wrapper=$8 options=$9 urllen=${10:-0}
-case $cwd in "~") cwd=$HOME ;; "~/"*) cwd=$HOME/${cwd#"~/"} ;; esac
+cwd=$(expand_home "$cwd")
 if [ "$mode" = tmux ]; then
-  command -v tmux > /dev/null 2>&1 || { echo "tmux is not installed"; exit 64; }
-  if tmx has-session -t "=$name" 2> /dev/null; then echo "a tmux session named $name already exists"; exit 65; fi
+  command -v tmux > /dev/null 2>&1 || { echo "tmux is not installed"; exit "$EX_TMUX_MISSING"; }
+  if tmx has-session -t "=$name" 2> /dev/null; then echo "a tmux session named $name already exists"; exit "$EX_IN_USE"; fi
 fi
-if [ -n "$cwd" ] && [ ! -d "$cwd" ]; then echo "$cwd"; exit 68; fi
-mkdir -p "$root" 2> /dev/null || { echo "$root"; exit 71; }
+if [ -n "$cwd" ] && [ ! -d "$cwd" ]; then echo "$cwd"; exit "$EX_NO_CWD"; fi
+mkdir -p "$root" 2> /dev/null || { echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
 dir=$root/$name
+# A directory at the name that is not a job (a start that died before writing anything) counts as
+# finished once it is two minutes old.
+over() {
+  if job_exists "$name"; then job_load "$name" && job_finished; else [ -n "$(find "$dir" -maxdepth 0 -mmin +2 2> /dev/null)" ]; fi
+}
+mark_started "$name"
+unmark() { rm -f "$root/.orch-active/$name.$marker_token"; }
 old=
 if ! mkdir "$dir" 2> /dev/null; then
-  [ -d "$dir" ] || { echo "$root"; exit 71; }
-  finished "$dir" || { echo "$dir"; exit 65; }
-  [ "$replace" = 1 ] || { echo "$dir"; exit 66; }
+  [ -d "$dir" ] || { unmark; echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
+  over || { unmark; echo "$dir"; exit "$EX_IN_USE"; }
+  [ "$replace" = 1 ] || { unmark; echo "$dir"; exit "$EX_EXISTS"; }
   # Racing replacers: only the lock holder moves the old directory aside, after checking again that
   # it is still the finished one (else a second replacer would move the first one's new job away).
   lock=$root/.orch-replacing-$name
   [ -n "$(find "$lock" -maxdepth 0 -mmin +1 2> /dev/null)" ] && rmdir "$lock" 2> /dev/null
-  mkdir "$lock" 2> /dev/null || { echo "$dir"; exit 65; }
+  mkdir "$lock" 2> /dev/null || { unmark; echo "$dir"; exit "$EX_IN_USE"; }
   old=$root/.orch-replaced-$name-$$
-  if ! { finished "$dir" && mv "$dir" "$old" 2> /dev/null; }; then rmdir "$lock"; echo "$dir"; exit 65; fi
-  if ! mkdir "$dir" 2> /dev/null; then rmdir "$lock"; rm -rf "$old"; echo "$dir"; exit 65; fi
+  if ! { over && mv "$dir" "$old" 2> /dev/null; }; then rmdir "$lock"; unmark; echo "$dir"; exit "$EX_IN_USE"; fi
+  if ! mkdir "$dir" 2> /dev/null; then rmdir "$lock"; rm -rf "$old"; unmark; echo "$dir"; exit "$EX_IN_USE"; fi
   rmdir "$lock"
 fi
 umask 077
+printf '%s\n' "$marker_token" > "$dir/marker"
 head -c "$cmdlen" > "$dir/cmd.sh"
 if [ "$envlen" -gt 0 ]; then head -c "$envlen" > "$dir/env.sh"; fi
 if [ "$urllen" -gt 0 ]; then head -c "$urllen" > "$dir/notify.url"; fi
@@ -57,8 +66,9 @@ if [ "$mode" = tmux ]; then
     rm -rf "$dir"
     rm -f "$root/.orch-queue/ticket-"*"-$name"
     [ -n "$old" ] && mv "$old" "$dir"
+    unmark
     echo "$err"
-    exit 67
+    exit "$EX_SESSION_FAILED"
   done
 fi
 [ -n "$old" ] && rm -rf "$old"

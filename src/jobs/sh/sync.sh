@@ -16,29 +16,31 @@
 # The tree keeps its inode, so a job still running in it is not cut off. One sync per directory
 # at a time (a lock directory; one left by a dead sync is broken after 10 minutes).
 #
-# Exit: 0 ok, 65 job in use, 66 job exists, 69 no tar, 71 cannot create the directory, 72 lock
-# busy, 73 unpacking failed, 74 incomplete stream, 75 placing failed (tree partly updated).
+# Exit: 0 ok, EX_IN_USE (job unfinished), EX_EXISTS (job finished, no --replace), EX_TOOL_MISSING
+# (no tar), EX_ROOT_UNWRITABLE (cannot create the directory), EX_SYNC_LOCK_BUSY, EX_SYNC_UNPACK_FAILED,
+# EX_SYNC_INCOMPLETE (a cut stream), EX_SYNC_PLACE_FAILED (tree partly updated).
 name=$1 replace=$2 rdir=$3
 shift 3
 job=$root/$name
-if [ -f "$job/meta.json" ]; then
-  finished "$job" || { echo "$job" >&2; exit 65; }
-  [ "$replace" = 1 ] || { echo "$job" >&2; exit 66; }
+if job_exists "$name"; then
+  job_load "$name" || exit $?
+  job_finished || { echo "$job" >&2; exit "$EX_IN_USE"; }
+  [ "$replace" = 1 ] || { echo "$job" >&2; exit "$EX_EXISTS"; }
 fi
-command -v tar > /dev/null 2>&1 || exit 69
+command -v tar > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
 case $rdir in "~") rdir=$HOME ;; "~/"*) rdir=$HOME/${rdir#"~/"} ;; /*) ;; *) rdir=$HOME/$rdir ;; esac
 while :; do case $rdir in ?*/) rdir=${rdir%/} ;; *) break ;; esac; done
-if [ -e "$rdir" ] && [ ! -d "$rdir" ]; then echo "$rdir is not a directory" >&2; exit 71; fi
+if [ -e "$rdir" ] && [ ! -d "$rdir" ]; then echo "$rdir is not a directory" >&2; exit "$EX_ROOT_UNWRITABLE"; fi
 parent=${rdir%/*} base=${rdir##*/}
 [ -n "$parent" ] || parent=/
 state=$parent/.$base.orch-sync
-mkdir -p "$state" 2> /dev/null || { echo "cannot create $state" >&2; exit 71; }
+mkdir -p "$state" 2> /dev/null || { echo "cannot create $state" >&2; exit "$EX_ROOT_UNWRITABLE"; }
 lock=$state/lock
 tries=0
 until mkdir "$lock" 2> /dev/null; do
   if [ -n "$(find "$lock" -maxdepth 0 -mmin +10 2> /dev/null)" ]; then rmdir "$lock" 2> /dev/null; continue; fi
   tries=$((tries + 1))
-  [ "$tries" -le 300 ] || exit 72
+  [ "$tries" -le 300 ] || exit "$EX_SYNC_LOCK_BUSY"
   sleep 1
 done
 in=$state/incoming
@@ -78,30 +80,30 @@ frame D "$state/dir" && frame M "$state/managed" && frame F "$state/manifest" ||
 
 IFS= read -r what || what=
 case $what in
-  noop) mkdir -p "$rdir" || exit 71; exit 0 ;;
+  noop) mkdir -p "$rdir" || exit "$EX_ROOT_UNWRITABLE"; exit 0 ;;
   tar) ;;
-  *) exit 74 ;;
+  *) exit "$EX_SYNC_INCOMPLETE" ;;
 esac
-mkdir "$in" || exit 73
-tar -xpof - -C "$in" || exit 73
-[ -f "$in/ctl/complete" ] || exit 74
+mkdir "$in" || exit "$EX_SYNC_UNPACK_FAILED"
+tar -xpof - -C "$in" || exit "$EX_SYNC_UNPACK_FAILED"
+[ -f "$in/ctl/complete" ] || exit "$EX_SYNC_INCOMPLETE"
 
 # Commit: removals, then the staged entries into place, then emptied directories.
 if [ -s "$in/ctl/remove" ] && [ -d "$rdir" ]; then
-  (cd "$rdir" && xargs -0 rm -rf -- < "$in/ctl/remove") || exit 75
+  (cd "$rdir" && xargs -0 rm -rf -- < "$in/ctl/remove") || exit "$EX_SYNC_PLACE_FAILED"
 fi
 if [ -d "$in/tree" ]; then
   if [ ! -e "$rdir" ] && [ ! -L "$rdir" ]; then
-    mv "$in/tree" "$rdir" || exit 75
+    mv "$in/tree" "$rdir" || exit "$EX_SYNC_PLACE_FAILED"
   elif cp -RPl --remove-destination "$in/tree/." "$rdir/" 2> /dev/null; then
     :
   else
     # No GNU cp (or another filesystem): unlink what is replaced, then copy with tar.
     (cd "$in/tree" && find . ! -type d -exec sh -c 'cd "$0" && rm -f -- "$@"' "$rdir" {} +) \
-      && (cd "$in/tree" && tar -cf - .) | (cd "$rdir" && tar -xpof -) || exit 75
+      && (cd "$in/tree" && tar -cf - .) | (cd "$rdir" && tar -xpof -) || exit "$EX_SYNC_PLACE_FAILED"
   fi
 fi
-mkdir -p "$rdir" || exit 75
+mkdir -p "$rdir" || exit "$EX_SYNC_PLACE_FAILED"
 if [ -s "$in/ctl/rmdirs" ]; then (cd "$rdir" && xargs -0 rmdir -- < "$in/ctl/rmdirs" 2> /dev/null); fi
-mv -f "$in/ctl/managed" "$state/managed" || exit 75
+mv -f "$in/ctl/managed" "$state/managed" || exit "$EX_SYNC_PLACE_FAILED"
 exit 0
