@@ -68,10 +68,12 @@ async function exited(name: string, on = world, timeoutMs = 30_000): Promise<voi
   await waitUntil(`${name} to end`, () => existsSync(join(jobDir(name, on), 'exit')), timeoutMs, 50)
 }
 
-/** Wait until the wrapper process itself is gone (after notifications). */
+/** Wait until the wrapper process itself is gone and, when it notifies, the notification is over ("notified"). */
 async function wrapperGone(name: string, on = world, timeoutMs = 40_000): Promise<void> {
   const pid = Number(readFileSync(join(jobDir(name, on), 'pid'), 'utf8'))
   await waitUntil(`${name}'s wrapper to exit`, () => !isAlive(pid), timeoutMs, 50)
+  const notifies = /^notify=(slack|stdout)$/m.test(readFileSync(join(jobDir(name, on), 'options'), 'utf8'))
+  if (notifies) await waitUntil(`${name}'s notification to be over`, () => existsSync(join(jobDir(name, on), 'notified')), timeoutMs, 50)
 }
 
 async function listed(name: string, on = world): Promise<Job> {

@@ -112,8 +112,13 @@ function ageTree(dir: string, when = '40 days ago'): void {
 }
 
 const sleepers: ChildProcess[] = []
-function startSleeper(): number {
-  const child = spawn('sleep', ['600'], {stdio: 'ignore'})
+/**
+ * A live process that runs the job's orch-wrapper.sh, as the real wrapper does (its arguments name
+ * the job directory): the job library counts a job alive only then, never for a reused pid.
+ */
+function startWrapper(dir: string): number {
+  writeFileSync(path.join(dir, 'orch-wrapper.sh'), 'sleep 600\n')
+  const child = spawn('sh', [path.join(dir, 'orch-wrapper.sh'), dir, 'tmux'], {stdio: 'ignore'})
   sleepers.push(child)
   expect(child.pid).toBeTypeOf('number')
   return child.pid!
@@ -122,14 +127,16 @@ function startSleeper(): number {
 /** A PID that is certainly not running: beyond Linux's pid_max limit. */
 const DEAD_PID = '2147483646'
 
-function makeJob(root: string, name: string, opts: {exit?: number | null; pid?: number | string; queued?: boolean; extra?: Record<string, string>} = {}): string {
+function makeJob(root: string, name: string, opts: {exit?: number | null; pid?: number | string | 'live'; queued?: boolean; extra?: Record<string, string>} = {}): string {
   const dir = path.join(root, name)
   mkdirSync(dir, {recursive: true})
   const exitLine = opts.exit === null || opts.exit === undefined ? '' : `[EXIT: ${opts.exit}]\n`
   writeFileSync(path.join(dir, 'run.log'), `starting ${name}\nsome output\n${exitLine}`)
   writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({name, command: 'echo hi'}) + '\n')
-  if (opts.pid !== undefined) writeFileSync(path.join(dir, 'pid'), `${opts.pid}\n`)
+  if (opts.exit !== null && opts.exit !== undefined) writeFileSync(path.join(dir, 'exit'), `${opts.exit}\n`)
+  if (opts.pid !== undefined) writeFileSync(path.join(dir, 'pid'), `${opts.pid === 'live' ? startWrapper(dir) : opts.pid}\n`)
   if (opts.queued) writeFileSync(path.join(dir, 'queued'), '')
+  else if (opts.pid === 'live') writeFileSync(path.join(dir, 'started'), `${Math.floor(Date.now() / 1000)}\n`)
   for (const [file, text] of Object.entries(opts.extra ?? {})) {
     mkdirSync(path.dirname(path.join(dir, file)), {recursive: true})
     writeFileSync(path.join(dir, file), text)
@@ -171,7 +178,7 @@ describe.each(SHELLS)('log-retention.sh under $name', (shell) => {
   let outside: string
   let home: string
   let env: Record<string, string>
-  const expectedDeleted = ['old-done', 'old-failed-nested', 'old-queued-finished', 'old-stale-pid', 'old-with-link']
+  const expectedDeleted = ['old-done', 'old-failed-nested', 'old-queued-dead', 'old-queued-finished', 'old-stale-pid', 'old-with-link']
 
   beforeAll(() => {
     base = tempDir(`retention-${shell.name}`)
@@ -190,8 +197,10 @@ describe.each(SHELLS)('log-retention.sh under $name', (shell) => {
     const withLink = makeJob(root, 'old-with-link', {exit: 0})
     symlinkSync(outside, path.join(withLink, 'outside-link'))
 
-    makeJob(root, 'old-running', {pid: startSleeper()})
-    makeJob(root, 'old-queued', {queued: true})
+    makeJob(root, 'old-running', {pid: 'live'})
+    makeJob(root, 'old-queued', {queued: true, pid: 'live'})
+    // Its wrapper died while it waited: FAILED, like every lister says, so it goes.
+    makeJob(root, 'old-queued-dead', {queued: true, pid: DEAD_PID})
     makeJob(root, 'recent-job', {exit: 0, extra: {'fresh.txt': 'new'}})
     makeJob(root, 'bad.name', {exit: 0})
     makeJob(root, '_underscore-first', {exit: 0})
@@ -223,7 +232,7 @@ describe.each(SHELLS)('log-retention.sh under $name', (shell) => {
       return m![1]
     })
     expect(listed.sort()).toEqual(expectedDeleted)
-    expect(lines.at(-1)).toMatch(/^would prune 5 job\(s\), free \d+ bytes \(dry run\)$/)
+    expect(lines.at(-1)).toMatch(/^would prune 6 job\(s\), free \d+ bytes \(dry run\)$/)
     expect(readdirSync(root).sort()).toEqual(before)
   })
 
@@ -250,7 +259,7 @@ describe.each(SHELLS)('log-retention.sh under $name', (shell) => {
       return m![1]
     })
     expect(deleted.sort()).toEqual(expectedDeleted)
-    expect(lines.at(-1)).toBe(`pruned 5 job(s), freed ${total} bytes`)
+    expect(lines.at(-1)).toBe(`pruned 6 job(s), freed ${total} bytes`)
     // the nested job holds a 10 kB artifact
     expect(total).toBeGreaterThan(10_000)
 
@@ -411,7 +420,7 @@ describe.each(SHELLS)('autostop-check.sh under $name', (shell) => {
 
   it('never shuts down with a running job, however old the last busy time; records now as busy', () => {
     reset()
-    makeJob(root, 'running-job', {pid: startSleeper()})
+    makeJob(root, 'running-job', {pid: 'live'})
     setState({last_busy: nowSeconds() - 10 * 3600})
     const before = nowSeconds()
     const r = check()
@@ -423,7 +432,7 @@ describe.each(SHELLS)('autostop-check.sh under $name', (shell) => {
 
   it('never shuts down with a queued job (marker present, no [EXIT: line)', () => {
     reset()
-    makeJob(root, 'queued-job', {queued: true})
+    makeJob(root, 'queued-job', {queued: true, pid: 'live'})
     setState({last_busy: nowSeconds() - 10 * 3600})
     const r = check()
     expect(r.stdout).toMatch(/busy: job queued-job is queued/)

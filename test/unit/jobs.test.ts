@@ -13,54 +13,36 @@ import {parseJobList} from '../../src/jobs/job-record.js'
 import {JobSite} from '../../src/jobs/site.js'
 import {isJobName, stampJobName, validateJobName} from '../../src/jobs/names.js'
 import {commandText, parseEnvPairs} from '../../src/jobs/start-job.js'
-import {deriveStatus, isFinished, type JobFacts} from '../../src/jobs/state.js'
+import {isFinished} from '../../src/jobs/state.js'
 import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../src/output/errors.js'
-
-const facts = (over: Partial<JobFacts>): JobFacts => ({stopped: false, alive: false, hasPid: true, started: true, queued: false, staleStart: false, ...over})
-
-describe('job states', () => {
-  it('derives every state from the facts on the host', () => {
-    expect(deriveStatus(facts({exitCode: 0}))).toEqual({state: 'DONE', exitCode: 0})
-    expect(deriveStatus(facts({exitCode: 3}))).toEqual({state: 'FAILED', exitCode: 3, vanished: false})
-    expect(deriveStatus(facts({exitCode: 143, stopped: true}))).toEqual({state: 'STOPPED', exitCode: 143})
-    expect(deriveStatus(facts({alive: true}))).toEqual({state: 'RUNNING'})
-    expect(deriveStatus(facts({alive: true, queued: true, started: false}))).toEqual({state: 'QUEUED'})
-    expect(deriveStatus(facts({alive: true, started: false}))).toEqual({state: 'STARTING'})
-    expect(deriveStatus(facts({hasPid: false, started: false}))).toEqual({state: 'STARTING'})
-  })
-
-  it('never leaves a job whose wrapper vanished without an exit line RUNNING', () => {
-    expect(deriveStatus(facts({alive: false}))).toEqual({state: 'FAILED', exitCode: null, vanished: true})
-    expect(deriveStatus(facts({hasPid: false, staleStart: true}))).toEqual({state: 'FAILED', exitCode: null, vanished: true})
-    expect(isFinished(deriveStatus(facts({alive: false})))).toBe(true)
-  })
-})
 
 describe('job list parsing', () => {
   const site = {target: 'cloud' as const, label: 'u@h', logPath: (name: string) => `~/logs/${name}/run.log`}
-  const meta = (name: string, createdAt: string) => JSON.stringify({name, command: 'echo a:b', target: 'cloud', host: 'u@h', createdAt, cwd: null, envNames: []})
+  const meta = (name: string, createdAt: string) => JSON.stringify({name, command: 'echo a:b\tc', target: 'cloud', host: 'u@h', createdAt, cwd: null, envNames: []})
+  const record = (...fields: string[]) => ['J', ...fields].join('\t')
 
-  it('reads one round trip of many jobs, newest first, with queue positions and attempts', () => {
+  it('reads the host records of many jobs, newest first, with queue positions, attempts and reasons', () => {
     const output = [
-      `F a/meta.json:${meta('a', '2026-01-01T00:00:00Z')}`,
-      'F a/started:1767225600',
-      'F a/ended:1767225660',
-      'F a/exit:0',
-      'F a/pid:1',
-      'F a/attempts:2',
-      `F b/meta.json:${meta('b', '2026-01-02T00:00:00Z')}`,
-      'F b/pid:2',
-      'F b/queued:1767312000',
-      'Q b',
-      'A b 1',
-      `F bad.name/meta.json:${meta('bad.name', '2026-01-03T00:00:00Z')}`,
+      record('a', 'DONE', '0', '-', '1767225600', '1767225660', '2', '-', '-', 'orch', '1767225599', meta('a', '2026-01-01T00:00:00Z')),
+      record('b', 'QUEUED', '-', '-', '-', '-', '0', '1', '77', 'orch', '-', meta('b', '2026-01-02T00:00:00Z')),
+      record('c', 'FAILED', '-', 'vanished', '1767225500', '-', '1', '-', '-', 'orch', '-', meta('c', '2025-12-31T00:00:00Z')),
+      record('by-hand', 'DONE', '0', '-', '-', '1767000000', '-', '-', '-', 'manual', '1767000000', '-'),
+      record('bad.name', 'DONE', '0', '-', '-', '-', '0', '-', '-', 'orch', '-', meta('bad.name', '2026-01-03T00:00:00Z')),
+      record('broken-meta', 'RUNNING', '-', '-', '1767225700', '-', '1', '-', '12', 'orch', '-', '{"name":"broken-meta","command":"a\\'),
+      'a stray line from a login shell',
     ].join('\n')
     const jobs = parseJobList(output, site)
-    expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.attempts, job.queuePosition])).toEqual([
-      ['b', 'QUEUED', null, 0, 1],
-      ['a', 'DONE', 0, 2, null],
+    expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.reason, job.attempts, job.queuePosition])).toEqual([
+      ['b', 'QUEUED', null, null, 0, 1],
+      ['broken-meta', 'RUNNING', null, null, 1, null],
+      ['a', 'DONE', 0, null, 2, null],
+      ['c', 'FAILED', null, 'vanished', 1, null],
+      ['by-hand', 'DONE', 0, null, 0, null],
     ])
-    expect(jobs[1]).toMatchObject({command: 'echo a:b', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', logPath: '~/logs/a/run.log'})
+    expect(jobs.find((job) => job.name === 'a')).toMatchObject({command: 'echo a:b\tc', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', logPath: '~/logs/a/run.log', kind: 'orch'})
+    expect(jobs.find((job) => job.name === 'by-hand')).toMatchObject({command: '', host: 'u@h', kind: 'manual', createdAt: '2025-12-29T09:20:00.000Z'})
+    expect(jobs.find((job) => job.name === 'c')?.status).toEqual({state: 'FAILED', exitCode: null, vanished: true})
+    expect(isFinished(jobs.find((job) => job.name === 'c')!.status)).toBe(true)
   })
 })
 

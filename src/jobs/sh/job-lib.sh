@@ -68,7 +68,8 @@ tmx() { if [ -n "${sock:-}" ]; then tmux -L "$sock" "$@"; else tmux "$@"; fi; }
 # process whose arguments run that job's orch-wrapper.sh, so a pid reused after a reboot never
 # counts. An unreadable process table is an error (EX_PROCESS_TABLE), never "nothing runs".
 process_table() {
-  ps -A -o pid= -o args= 2> /dev/null || ps -o pid= -o args= 2> /dev/null
+  # -ww: never cut to the terminal's (or $COLUMNS') width, which would hide the wrapper's path.
+  ps -A -ww -o pid= -o args= 2> /dev/null || ps -A -o pid= -o args= 2> /dev/null || ps -o pid= -o args= 2> /dev/null
 }
 
 # The state program. Input sections: "@live" then process_table lines, "@tickets" then the queue's

@@ -8,9 +8,9 @@
 #          own index is untouched)
 # Exit: 0 ok, EX_UNKNOWN_JOB, EX_NO_CWD (its working directory is gone), EX_TOOL_MISSING (tar or
 # git), EX_NOT_GIT (not a git work tree).
-dir=$root/$1 what=$2
+name=$1 dir=$root/$1 what=$2
 shift 2
-job_exists "$1" || exit "$EX_UNKNOWN_JOB"
+job_exists "$name" || exit "$EX_UNKNOWN_JOB"
 case $what in
   log)
     command -v tar > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
