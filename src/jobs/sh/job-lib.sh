@@ -24,6 +24,7 @@
 
 # Exit statuses of the control scripts; src/jobs/host-scripts.ts SCRIPT_STATUS is the same table
 # (pinned by test/unit/jobs/host-scripts.test.ts).
+# shellcheck disable=SC2034 # a table: each script uses the statuses it needs
 EX_VANISHED=3
 EX_UNKNOWN_JOB=4
 EX_SHIP_TO_CLOUDWATCH=10
