@@ -2,7 +2,7 @@
 # $1 = orch's directory on the host (may start with ~); then pairs of (file name, byte count) whose
 # bytes arrive on stdin in that order. Prints the bin directory. Each file is written beside its
 # final name first, so a cron run never sees half a file.
-case $1 in "~") home_dir=$HOME ;; "~/"*) home_dir=$HOME/${1#"~/"} ;; *) home_dir=$1 ;; esac
+home_dir=$(expand_home "$1")
 shift
 bin=$home_dir/bin
 mkdir -p "$bin" && chmod 700 "$home_dir" || exit 71

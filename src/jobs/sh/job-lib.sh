@@ -25,30 +25,32 @@
 # Exit statuses of the control scripts; src/jobs/host-scripts.ts SCRIPT_STATUS is the same table
 # (pinned by test/unit/jobs/host-scripts.test.ts).
 # shellcheck disable=SC2034 # a table: each script uses the statuses it needs
-EX_VANISHED=3
-EX_UNKNOWN_JOB=4
-EX_SHIP_TO_CLOUDWATCH=10
-EX_TMUX_MISSING=64
-EX_IN_USE=65
-EX_EXISTS=66
-EX_SESSION_FAILED=67
-EX_NO_CWD=68
-EX_NO_COMMIT=69
-EX_GIT_FAILED=70
-EX_ROOT_UNWRITABLE=71
-EX_SYNC_LOCK_BUSY=72
-EX_SYNC_UNPACK_FAILED=73
-EX_SYNC_INCOMPLETE=74
-EX_SYNC_PLACE_FAILED=75
-EX_TOOL_MISSING=76
-EX_NOT_GIT=77
-EX_PROCESS_TABLE=78
+{
+  EX_VANISHED=3
+  EX_UNKNOWN_JOB=4
+  EX_SHIP_TO_CLOUDWATCH=10
+  EX_TMUX_MISSING=64
+  EX_IN_USE=65
+  EX_EXISTS=66
+  EX_SESSION_FAILED=67
+  EX_NO_CWD=68
+  EX_NO_COMMIT=69
+  EX_GIT_FAILED=70
+  EX_ROOT_UNWRITABLE=71
+  EX_SYNC_LOCK_BUSY=72
+  EX_SYNC_UNPACK_FAILED=73
+  EX_SYNC_INCOMPLETE=74
+  EX_SYNC_PLACE_FAILED=75
+  EX_TOOL_MISSING=76
+  EX_NOT_GIT=77
+  EX_PROCESS_TABLE=78
+}
 
 # expand_home PATH: PATH with a leading ~ replaced by $HOME.
 expand_home() {
   case $1 in
-    "~") printf '%s\n' "${HOME:-}" ;;
-    "~/"*) printf '%s\n' "${HOME:-}/${1#"~/"}" ;;
+    \~) printf '%s\n' "${HOME:-}" ;;
+    \~/*) printf '%s\n' "${HOME:-}/${1#\~/}" ;;
     *) printf '%s\n' "$1" ;;
   esac
 }
@@ -213,6 +215,11 @@ END {
   if (garbage > 0) for (n in idx) if ((n in seen) && !(n in added)) print "W\t" idx[n] > "/dev/stderr"
 }'
 
+# state_awk INDEX WRITE UNFINISHED: the state program over stdin (see JOB_STATE_AWK's environment).
+state_awk() {
+  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
+}
+
 # job_records [unfinished]: one record per job under $root (see the header), finished jobs read
 # from the index. With "unfinished", only jobs not finished. Fails with EX_PROCESS_TABLE when ps
 # cannot be read.
@@ -236,11 +243,7 @@ job_records() {
     ls "$root/.orch-active" 2> /dev/null
     echo @dirs
     (cd "$root" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2> /dev/null) | sed 's|^\./||'
-  } | if [ "$_write" = 1 ]; then
-    ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX=$_index ORCH_INDEX_WRITE=1 ORCH_ONLY_UNFINISHED=${1:+1} awk "$JOB_STATE_AWK" 2> "$_updates"
-  else
-    ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX=$_index ORCH_INDEX_WRITE=0 ORCH_ONLY_UNFINISHED=${1:+1} awk "$JOB_STATE_AWK"
-  fi
+  } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
   _rc=$?
   if [ "$_write" = 1 ]; then
     if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCW]	' "$_updates" >&2; fi
@@ -278,17 +281,18 @@ job_record() {
     ls "$root/.orch-queue" 2> /dev/null
     echo @dirs
     printf '%s\n' "$1"
-  } | ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX= ORCH_INDEX_WRITE=0 awk "$JOB_STATE_AWK") || return "$EX_PROCESS_TABLE"
+  } | state_awk '' 0 '') || return "$EX_PROCESS_TABLE"
   [ -n "$_rec" ] || return "$EX_UNKNOWN_JOB"
   printf '%s\n' "$_rec"
 }
 
 # job_load NAME: job_record into variables: job_state, job_exit, job_reason, job_pid ('' when the
-# wrapper is not alive), job_kind, job_meta. Same failures as job_record.
+# wrapper is not alive), job_kind (orch | manual). Same failures as job_record.
 job_load() {
   _line=$(job_record "$1") || return $?
   _tab=$(printf '\t')
-  IFS=$_tab read -r _j _n job_state job_exit job_reason _s _e _a _q job_pid job_kind _c job_meta << ORCH_RECORD
+  # shellcheck disable=SC2034 # not every script reads every field
+  IFS=$_tab read -r _j _n job_state job_exit job_reason _s _e _a _q job_pid job_kind _rest << ORCH_RECORD
 $_line
 ORCH_RECORD
   [ "$job_exit" = - ] && job_exit=

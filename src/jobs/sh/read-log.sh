@@ -47,7 +47,6 @@ if [ -n "$job_pid" ] && tail --pid=$$ -c 0 /dev/null > /dev/null 2>&1; then
   # The wrapper is gone. It writes the exit file before it exits; give a kill a moment to settle.
   [ -f "$dir/exit" ] || sleep 0.5
   [ -f "$dir/exit" ] && ended
-  job_load "$name" && [ -n "$job_exit" ] && ended
   exit "$EX_VANISHED"
 fi
 # Polling: print what was added every 0.2 s until the job is over.

@@ -28,7 +28,8 @@ if job_exists "$name"; then
   [ "$replace" = 1 ] || { echo "$job" >&2; exit "$EX_EXISTS"; }
 fi
 command -v tar > /dev/null 2>&1 || exit "$EX_TOOL_MISSING"
-case $rdir in "~") rdir=$HOME ;; "~/"*) rdir=$HOME/${rdir#"~/"} ;; /*) ;; *) rdir=$HOME/$rdir ;; esac
+rdir=$(expand_home "$rdir")
+case $rdir in /*) ;; *) rdir=$HOME/$rdir ;; esac
 while :; do case $rdir in ?*/) rdir=${rdir%/} ;; *) break ;; esac; done
 if [ -e "$rdir" ] && [ ! -d "$rdir" ]; then echo "$rdir is not a directory" >&2; exit "$EX_ROOT_UNWRITABLE"; fi
 parent=${rdir%/*} base=${rdir##*/}

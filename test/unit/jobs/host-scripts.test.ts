@@ -10,7 +10,7 @@ const camel = (name: string) => name.toLowerCase().replace(/_([a-z])/g, (_, c: s
 
 describe('the host-script exit statuses', () => {
   it('job-lib.sh EX_* and SCRIPT_STATUS are one table', () => {
-    const shell = Object.fromEntries([...LIBRARY.matchAll(/^EX_([A-Z_]+)=(\d+)$/gm)].map((m) => [camel(m[1]!), Number(m[2])]))
+    const shell = Object.fromEntries([...LIBRARY.matchAll(/^ *EX_([A-Z_]+)=(\d+)$/gm)].map((m) => [camel(m[1]!), Number(m[2])]))
     const {ok, ...rest} = SCRIPT_STATUS
     expect(ok).toBe(0)
     expect(shell).toEqual(rest)
