@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BEGIN = '# >>> job library: generated from src/jobs/sh/job-lib.sh by scripts/assemble-host-tools.mjs; do not edit >>>'
 export const END = '# <<< job library <<<'
-export const TOOLS = ['scripts/cloud/log-retention.sh', 'scripts/cloud/autostop-check.sh']
+export const TOOLS = ['scripts/cloud/log-retention.sh', 'scripts/cloud/autostop-check.sh', 'scripts/cloud/crontab-line.sh']
 
 export function assembled(text, library) {
   const start = text.indexOf(BEGIN)

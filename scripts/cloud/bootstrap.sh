@@ -24,7 +24,7 @@
 #   3. creates the log root and $HOME/.orch (mode 700);
 #   4. installs the log-retention crontab line (marker "# orch:log-retention",
 #      see crontab-line.sh), which runs log-retention.sh from this directory
-#      daily at 03:17, logging to $HOME/.orch/log-retention.log.
+#      daily at 03:17, logging to log-retention.log beside the bin directory.
 # It prints one line per step; when nothing had to change, the last line is
 # "everything is already in place".
 #

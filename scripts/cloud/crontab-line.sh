@@ -13,8 +13,10 @@
 #                 line. Default (only for the orch:log-retention marker): run
 #                 log-retention.sh from this script's directory daily at 03:17,
 #                 with --older-than-days $ORCH_LOG_RETENTION_DAYS (else 30) and
-#                 --root $ORCH_LOG_ROOT when set, appending to
-#                 $HOME/.orch/log-retention.log.
+#                 --root $ORCH_LOG_ROOT (~ expanded) when set, appending to
+#                 log-retention.log in the parent of this script's directory.
+#                 This is the one place the retention line is written: bootstrap.sh
+#                 and `orch cron install` both ask for the default.
 #
 # install  adds the line when no tagged line exists (at the end), replaces the
 #          tagged line in place when it differs, and does nothing when it is
@@ -97,6 +99,332 @@ case $marker in
 esac
 [ ${#marker} -le 100 ] || die_usage "--marker is too long (100 characters at most)"
 
+# >>> job library: generated from src/jobs/sh/job-lib.sh by scripts/assemble-host-tools.mjs; do not edit >>>
+# orch's host-side definition of a job: the one place that says what a job directory is, what
+# state it is in and whether its wrapper lives. Every control script orch sends (after the
+# prelude) and every standalone host tool in scripts/cloud/ (inlined there by
+# scripts/assemble-host-tools.mjs) uses it; nothing else decides a job's state.
+#
+# Callers set $root (the log root, ~ already expanded) and $sock (the tmux socket, '' = default).
+#
+# A job is a directory <root>/<name> with a valid name holding either
+#   - meta.json (made by orch: see orch-wrapper.sh and start.sh for the other files), or
+#   - run.log only (made by hand the protocol's way: tmux session <name>, output tee'd to run.log,
+#     last line "[EXIT: N]").
+#
+# One record per job, one line, tab-separated, '-' for an empty field:
+#   J name state exit reason started ended attempts queue_position wrapper_pid kind created meta
+# state: QUEUED STARTING RUNNING DONE FAILED STOPPED; exit: the status it recorded; reason: why a
+# job is FAILED or STOPPED without one (vanished: its wrapper or session is gone without writing
+# it, e.g. a reboot; never-started: the start never completed); started, ended, created: epoch
+# seconds on the host; kind: orch | manual; meta: meta.json's first line (JSON), always last.
+#
+# Finished jobs never change, so their records are kept in <root>/.orch-index and read from there
+# (one line each) instead of from their directories. The index is only a cache: a record is used
+# only while its directory exists and no start marker (<root>/.orch-active/<name>.<token>, made
+# by start.sh for every new job directory) says the name was started again since.
+
+# Exit statuses of the control scripts; src/jobs/host-scripts.ts SCRIPT_STATUS is the same table
+# (pinned by test/unit/jobs/host-scripts.test.ts).
+# shellcheck disable=SC2034 # a table: each script uses the statuses it needs
+{
+  EX_VANISHED=3
+  EX_UNKNOWN_JOB=4
+  EX_SHIP_TO_CLOUDWATCH=10
+  EX_TMUX_MISSING=64
+  EX_IN_USE=65
+  EX_EXISTS=66
+  EX_SESSION_FAILED=67
+  EX_NO_CWD=68
+  EX_NO_COMMIT=69
+  EX_GIT_FAILED=70
+  EX_ROOT_UNWRITABLE=71
+  EX_SYNC_LOCK_BUSY=72
+  EX_SYNC_UNPACK_FAILED=73
+  EX_SYNC_INCOMPLETE=74
+  EX_SYNC_PLACE_FAILED=75
+  EX_TOOL_MISSING=76
+  EX_NOT_GIT=77
+  EX_PROCESS_TABLE=78
+}
+
+# expand_home PATH: PATH with a leading ~ replaced by $HOME.
+expand_home() {
+  case $1 in
+    \~) printf '%s\n' "${HOME:-}" ;;
+    \~/*) printf '%s\n' "${HOME:-}/${1#\~/}" ;;
+    *) printf '%s\n' "$1" ;;
+  esac
+}
+
+# valid_job_name NAME: letters, digits, - and _, starting with a letter or digit, at most 64
+# characters (src/jobs/names.ts holds the same rule; a test pins the two together).
+valid_job_name() {
+  [ ${#1} -le 64 ] || return 1
+  case $1 in
+    '' | [!A-Za-z0-9]* | *[!A-Za-z0-9_-]*) return 1 ;;
+  esac
+  return 0
+}
+
+tmx() { if [ -n "${sock:-}" ]; then tmux -L "$sock" "$@"; else tmux "$@"; fi; }
+
+# The process table, read once: "PID ARGS" lines. A job's wrapper lives when its pid file names a
+# process whose arguments run that job's orch-wrapper.sh, so a pid reused after a reboot never
+# counts. An unreadable process table is an error (EX_PROCESS_TABLE), never "nothing runs".
+process_table() {
+  # -ww: never cut to the terminal's (or $COLUMNS') width, which would hide the wrapper's path.
+  ps -A -ww -o pid= -o args= 2> /dev/null || ps -A -o pid= -o args= 2> /dev/null || ps -o pid= -o args= 2> /dev/null
+}
+
+# The state program. Input sections: "@live" then process_table lines, "@tickets" then the queue's
+# ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
+# Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
+# ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
+# W <record>: the whole rewritten index, when it held records no longer valid);
+# ORCH_ONLY_UNFINISHED=1 to print only jobs that have not finished.
+JOB_STATE_AWK='
+function q(s) { gsub(/\047/, "\047\\\047\047", s); return "\047" s "\047" }
+function first(f,   line, r) { r = (getline line < f); close(f); return r > 0 ? line : (r == 0 ? "" : MISSING) }
+function has(f,   line, r) { r = (getline line < f); close(f); return r >= 0 }
+function num(s) { return s ~ /^[0-9]+$/ }
+function valid(n) { return length(n) <= 64 && n ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ }
+function dash(s) { return s == "" || s == MISSING ? "-" : s }
+function finished(state) { return state == "DONE" || state == "FAILED" || state == "STOPPED" }
+function emit(n, rec, state) {
+  if (only_unfinished && finished(state)) return
+  if (state == "QUEUED") { queued_rec[n] = rec; return }
+  print rec
+}
+function evaluate(n,   d, meta, ex, pid, started, ended, att, state, reason, kind, created, last, cmd, alive, livepid, old) {
+  token = ""
+  d = root "/" n
+  meta = first(d "/meta.json")
+  state = ""; reason = "-"; ex = "-"; livepid = "-"
+  if (meta == MISSING) {
+    if (!has(d "/run.log")) return ""
+    kind = "manual"; meta = "-"; started = "-"; ended = "-"; att = "-"
+    cmd = "tail -n 1 " q(d "/run.log") " 2>/dev/null"; last = ""; cmd | getline last; close(cmd)
+    cmd = "date -r " q(d "/run.log") " +%s 2>/dev/null"; created = ""; cmd | getline created; close(cmd)
+    if (last ~ /^\[EXIT: [0-9]+\]$/) {
+      ex = substr(last, 8, length(last) - 8); ended = dash(created)
+      state = has(d "/stopped") ? "STOPPED" : (ex == "0") ? "DONE" : "FAILED"
+    }
+    else if (system(tmux " has-session -t " q("=" n) " >/dev/null 2>&1") == 0) state = "RUNNING"
+    else { state = "FAILED"; reason = "vanished" }
+    return "J\t" n "\t" state "\t" ex "\t" reason "\t" started "\t" ended "\t" att "\t-\t-\t" kind "\t" dash(created) "\t" meta
+  }
+  kind = "orch"
+  if (meta == "") meta = "-"
+  ex = first(d "/exit"); pid = first(d "/pid"); started = first(d "/started"); ended = first(d "/ended")
+  att = first(d "/attempts")
+  token = first(d "/marker"); created = token; sub(/_.*/, "", created)
+  alive = num(pid) && (pid in live) && index(live[pid], "/" n "/orch-wrapper.sh") > 0
+  if (num(ex)) {
+    if (has(d "/stopped")) state = "STOPPED"; else state = (ex == "0") ? "DONE" : "FAILED"
+  } else {
+    ex = "-"
+    if (alive) {
+      livepid = pid
+      if (has(d "/queued") && started == MISSING) state = "QUEUED"
+      else state = (started == MISSING) ? "STARTING" : "RUNNING"
+    } else if (pid == MISSING) {
+      # The wrapper writes its pid first thing; without one the start is under way, or died.
+      if (num(created)) old = (now - created > 120)
+      else old = (system("find " q(d "/meta.json") " -mmin +2 2>/dev/null | grep -q .") == 0)
+      if (old) { state = "FAILED"; reason = "never-started" } else state = "STARTING"
+    } else {
+      state = has(d "/stopped") ? "STOPPED" : "FAILED"; reason = "vanished"
+    }
+  }
+  return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\t" meta
+}
+BEGIN {
+  FS = "\n"; MISSING = "\001missing"
+  root = ENVIRON["ORCH_ROOT"]; now = ENVIRON["ORCH_NOW"] + 0
+  tmux = (ENVIRON["ORCH_SOCK"] != "") ? "tmux -L " q(ENVIRON["ORCH_SOCK"]) : "tmux"
+  only_unfinished = ENVIRON["ORCH_ONLY_UNFINISHED"] == "1"
+  writing = ENVIRON["ORCH_INDEX_WRITE"] == "1"
+  index_file = ENVIRON["ORCH_INDEX"]; garbage = 0
+  if (index_file != "") {
+    while ((r = (getline line < index_file)) > 0) {
+      nf = split(line, f, "\t")
+      if (nf != 13 || f[1] != "J" || !valid(f[2]) || !finished(f[3]) || f[13] !~ /(^-|\})$/) { garbage++; continue }
+      if (f[2] in idx) garbage++
+      idx[f[2]] = line
+    }
+    close(index_file)
+  }
+}
+/^@/ { section = $0; next }
+section == "@live" {
+  sub(/^ +/, "")
+  p = $0; sub(/ .*/, "", p)
+  if (index($0, "orch-wrapper.sh")) live[p] = substr($0, length(p) + 2)
+  next
+}
+section == "@tickets" { if (sub(/^ticket-[0-9]*-/, "")) tickets[++ntickets] = $0; next }
+section == "@active" {
+  # <name>.<epoch>_<pid>
+  n = $0; sub(/\.[^.]*$/, "", n)
+  t = $0; sub(/^.*\./, "", t); sub(/_.*/, "", t)
+  active[n] = 1; markers[n] = markers[n] "\n" $0
+  if (!(n in marked_at) || t + 0 > marked_at[n]) marked_at[n] = t + 0
+  next
+}
+section == "@dirs" {
+  n = $0
+  if (!valid(n) || (n in seen)) next
+  seen[n] = 1
+  if ((n in idx) && !(n in active)) {
+    split(idx[n], f, "\t")
+    emit(n, idx[n], f[3])
+    next
+  }
+  rec = evaluate(n)
+  if (rec == "") next
+  split(rec, f, "\t")
+  emit(n, rec, f[3])
+  if (writing && finished(f[3]) && f[11] == "orch") {
+    if (n in idx) garbage++
+    idx[n] = rec; added[n] = 1
+    print "X\t" rec > "/dev/stderr"
+    # Only the marker of this very job, or one of a start that failed long ago: a marker made since
+    # belongs to a new start of the name and must stay.
+    m = split(markers[n], ms, "\n")
+    for (i = 2; i <= m; i++) {
+      t = ms[i]; sub(/^[^.]*\./, "", t); mt = t; sub(/_.*/, "", mt)
+      if (t == token || now - mt > 600) print "C\t" ms[i] > "/dev/stderr"
+    }
+  }
+  next
+}
+END {
+  pos = 0
+  for (i = 1; i <= ntickets; i++) {
+    n = tickets[i]
+    if (!(n in queued_rec) || (n in placed)) continue
+    placed[n] = 1; split(queued_rec[n], f, "\t"); f[9] = ++pos
+    line = f[1]; for (k = 2; k <= 13; k++) line = line "\t" f[k]
+    print line
+  }
+  for (n in queued_rec) if (!(n in placed)) print queued_rec[n]
+  if (!writing) exit
+  # A marker whose directory never appeared (a failed start) or is gone (pruned) is dropped once
+  # it is old enough that no start can still be between making it and making the directory.
+  for (n in markers) if (!(n in seen) && now - marked_at[n] > 600) { m = split(markers[n], ms, "\n"); for (i = 2; i <= m; i++) print "C\t" ms[i] > "/dev/stderr" }
+  for (n in idx) if (!(n in seen)) garbage++
+  if (garbage > 0) for (n in idx) if ((n in seen) && !(n in added)) print "W\t" idx[n] > "/dev/stderr"
+}'
+
+# state_awk INDEX WRITE UNFINISHED: the state program over stdin (see JOB_STATE_AWK's environment).
+state_awk() {
+  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
+}
+
+# job_records [unfinished]: one record per job under $root (see the header), finished jobs read
+# from the index. With "unfinished", only jobs not finished. Fails with EX_PROCESS_TABLE when ps
+# cannot be read.
+job_records() {
+  [ -d "$root" ] || return 0
+  _ps=$(process_table) || return "$EX_PROCESS_TABLE"
+  [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
+  _index=$root/.orch-index _write=0 _updates=
+  # One writer of the index at a time; a lock left by a killed lister is broken after a minute.
+  if mkdir "$root/.orch-index.lock" 2> /dev/null || { [ -n "$(find "$root/.orch-index.lock" -maxdepth 0 -mmin +1 2> /dev/null)" ] && rmdir "$root/.orch-index.lock" 2> /dev/null && mkdir "$root/.orch-index.lock" 2> /dev/null; }; then
+    _updates=$root/.orch-index.lock/updates
+    if : > "$_updates" 2> /dev/null; then _write=1; else rmdir "$root/.orch-index.lock" 2> /dev/null; _updates=; fi
+  fi
+  [ -f "$_index" ] || _index=
+  {
+    echo @live
+    printf '%s\n' "$_ps"
+    echo @tickets
+    ls "$root/.orch-queue" 2> /dev/null
+    echo @active
+    ls "$root/.orch-active" 2> /dev/null
+    echo @dirs
+    (cd "$root" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2> /dev/null) | sed 's|^\./||'
+  } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
+  _rc=$?
+  if [ "$_write" = 1 ]; then
+    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCW]	' "$_updates" >&2; fi
+    rm -f "$_updates"
+    rmdir "$root/.orch-index.lock" 2> /dev/null
+  fi
+  return "$_rc"
+}
+
+# index_apply UPDATES: add the newly finished records, or rewrite the index when it held records
+# that are no longer valid; then drop the start markers those records consumed. A failed write
+# (a full disk) leaves the index as it was: it is only a cache.
+index_apply() {
+  [ -s "$1" ] || return 0
+  if grep -q '^W	' "$1"; then
+    { sed -n 's/^W	//p' "$1" && sed -n 's/^X	//p' "$1"; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null || { rm -f "$root/.orch-index.new"; return 0; }
+  elif grep -q '^X	' "$1"; then
+    sed -n 's/^X	//p' "$1" >> "$root/.orch-index" 2> /dev/null || return 0
+  fi
+  sed -n 's/^C	//p' "$1" | (cd "$root/.orch-active" 2> /dev/null && xargs rm -f) 2> /dev/null
+  return 0
+}
+
+# job_record NAME: the record of one job, read from its directory (never the index). Fails with
+# EX_UNKNOWN_JOB when <root>/NAME is not a job, EX_PROCESS_TABLE when ps cannot be read.
+job_record() {
+  valid_job_name "$1" || return "$EX_UNKNOWN_JOB"
+  [ -d "$root/$1" ] || return "$EX_UNKNOWN_JOB"
+  _ps=$(process_table) || return "$EX_PROCESS_TABLE"
+  [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
+  _rec=$({
+    echo @live
+    printf '%s\n' "$_ps"
+    echo @tickets
+    ls "$root/.orch-queue" 2> /dev/null
+    echo @dirs
+    printf '%s\n' "$1"
+  } | state_awk '' 0 '') || return "$EX_PROCESS_TABLE"
+  [ -n "$_rec" ] || return "$EX_UNKNOWN_JOB"
+  printf '%s\n' "$_rec"
+}
+
+# job_load NAME: job_record into variables: job_state, job_exit, job_reason, job_pid ('' when the
+# wrapper is not alive), job_kind (orch | manual). Same failures as job_record.
+job_load() {
+  _line=$(job_record "$1") || return $?
+  _tab=$(printf '\t')
+  # shellcheck disable=SC2034 # not every script reads every field
+  IFS=$_tab read -r _j _n job_state job_exit job_reason _s _e _a _q job_pid job_kind _rest << ORCH_RECORD
+$_line
+ORCH_RECORD
+  [ "$job_exit" = - ] && job_exit=
+  [ "$job_reason" = - ] && job_reason=
+  [ "$job_pid" = - ] && job_pid=
+  return 0
+}
+
+# job_finished: after job_load, whether the job is over (DONE, FAILED or STOPPED).
+job_finished() {
+  case $job_state in DONE | FAILED | STOPPED) return 0 ;; esac
+  return 1
+}
+
+# mark_started NAME: the start marker of a new job directory (see the header), made before the
+# directory is, so a lister that sees the directory also sees that an indexed record of the name is
+# stale. Sets $marker_token; the job directory keeps it in its file "marker".
+mark_started() {
+  marker_token=$(date +%s)_$$
+  mkdir -p "$root/.orch-active" 2> /dev/null && : > "$root/.orch-active/$1.$marker_token"
+}
+
+ensure_newline() { if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n' >> "$1"; fi; }
+
+# job_exists NAME: <root>/NAME is a job directory (made by orch or by hand).
+job_exists() {
+  valid_job_name "$1" && [ -d "$root/$1" ] && { [ -f "$root/$1/meta.json" ] || [ -f "$root/$1/run.log" ]; }
+}
+# <<< job library <<<
+
 nl='
 '
 cr=$(printf '\r')
@@ -117,12 +445,13 @@ if [ "$action" = install ]; then
     days=${ORCH_LOG_RETENTION_DAYS:-30}
     case $days in ''|*[!0123456789]*) die_usage "ORCH_LOG_RETENTION_DAYS must be a whole number, got '$days'" ;; esac
     q_script=$(cron_quote "$self_dir/log-retention.sh") || die_usage "the script path holds a newline; pass --line"
-    line="17 3 * * * mkdir -p \"\$HOME/.orch\"; /bin/sh $q_script --older-than-days $days"
+    q_log=$(cron_quote "$(dirname -- "$self_dir")/log-retention.log") || die_usage "the script path holds a newline; pass --line"
+    line="17 3 * * * /bin/sh $q_script --older-than-days $days"
     if [ -n "${ORCH_LOG_ROOT:-}" ]; then
-      q_root=$(cron_quote "$ORCH_LOG_ROOT") || die_usage "ORCH_LOG_ROOT holds a newline"
+      q_root=$(cron_quote "$(expand_home "$ORCH_LOG_ROOT")") || die_usage "ORCH_LOG_ROOT holds a newline"
       line="$line --root $q_root"
     fi
-    line="$line >>\"\$HOME/.orch/log-retention.log\" 2>&1"
+    line="$line >> $q_log 2>&1"
   fi
   case $line in
     *"$nl"*|*"$cr"*) die_usage "--line must be a single line" ;;

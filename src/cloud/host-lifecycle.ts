@@ -1,11 +1,10 @@
 import {posix} from 'node:path'
 
 import type {OrchConfig} from '../config/config.js'
-import {AUTOSTOP_MARKER, type CronOutcome, cronPath, manageCronLine} from '../jobs/cron-lines.js'
+import {AUTOSTOP_MARKER, type CronOutcome, cronPath, cronWord, manageCronLine} from '../jobs/cron-lines.js'
 import {installTools, runInstalledTool} from '../jobs/host-tools.js'
 import {unfinishedJobs} from '../jobs/list-jobs.js'
 import {cloudSite} from '../jobs/sites.js'
-import {shellWord} from '../hosts/shell-words.js'
 import {OrchError, configError} from '../output/errors.js'
 import type {Progress} from '../output/progress.js'
 import {createEc2Client, describeTarget, stopInstance, type InstanceInfo} from './ec2.js'
@@ -135,13 +134,13 @@ export async function setAutostop(config: OrchConfig, idleMs: number | 'off'): P
       line: (bin) =>
         [
           '* * * * * /bin/sh',
-          shellWord(`${bin}/autostop-check.sh`),
+          cronWord(`${bin}/autostop-check.sh`),
           `--idle-minutes ${minutes}`,
           `--root ${cronPath(site.logRoot)}`,
-          `--state-file ${shellWord(`${posix.dirname(bin)}/autostop.state`)}`,
-          site.tmuxSocket ? `--tmux-socket ${shellWord(site.tmuxSocket)}` : '',
-          `--shutdown-cmd ${shellWord(config.autostopShutdownCommand)}`,
-          `>> ${shellWord(`${posix.dirname(bin)}/autostop.log`)} 2>&1`,
+          `--state-file ${cronWord(`${posix.dirname(bin)}/autostop.state`)}`,
+          site.tmuxSocket ? `--tmux-socket ${cronWord(site.tmuxSocket)}` : '',
+          `--shutdown-cmd ${cronWord(config.autostopShutdownCommand)}`,
+          `>> ${cronWord(`${posix.dirname(bin)}/autostop.log`)} 2>&1`,
         ]
           .filter(Boolean)
           .join(' '),

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
-import {type CronOutcome, RETENTION_MARKER, manageCronLine, retentionCronLine} from '../jobs/cron-lines.js'
+import {type CronOutcome, RETENTION_MARKER, manageCronLine} from '../jobs/cron-lines.js'
 import {siteFor} from '../jobs/sites.js'
 import {formatCron} from '../output/format-maintenance.js'
 
@@ -26,7 +26,7 @@ export default class Cron extends OrchCommand {
         marker: RETENTION_MARKER,
         crontabCommand: config.crontab,
         hostDir: config.hostDir,
-        line: (bin) => retentionCronLine(bin, site.logRoot, config.logRetentionDays),
+        env: {ORCH_LOG_ROOT: site.logRoot, ORCH_LOG_RETENTION_DAYS: String(config.logRetentionDays)},
       })
       this.say(formatCron(outcome))
       return outcome

@@ -1,8 +1,6 @@
-import {posix} from 'node:path'
-
 import {shellWord} from '../hosts/shell-words.js'
 import {OrchError} from '../output/errors.js'
-import {installTools, runTool} from './host-tools.js'
+import {installTools, runInstalledTool, runTool} from './host-tools.js'
 import type {JobSite} from './site.js'
 
 export const RETENTION_MARKER = 'orch:log-retention'
@@ -22,35 +20,41 @@ export interface CronContext {
   crontabCommand?: string
 }
 
+/** A word for a crontab command: quoted for sh, and `%` escaped, which cron would turn into a newline. */
+export function cronWord(word: string): string {
+  return shellWord(word).replaceAll('%', String.raw`\%`)
+}
+
 /** A root as cron's sh should see it: `~/x` becomes "$HOME/x" (cron does not expand ~ inside quotes). */
 export function cronPath(path: string): string {
   if (path === '~') return '"$HOME"'
-  if (path.startsWith('~/')) return `"$HOME"/${shellWord(path.slice(2))}`
-  return shellWord(path)
-}
-
-/** The daily retention line: runs the installed log-retention.sh at 03:17. */
-export function retentionCronLine(binDir: string, logRoot: string, days: number): string {
-  return `17 3 * * * /bin/sh ${shellWord(`${binDir}/log-retention.sh`)} --older-than-days ${days} --root ${cronPath(logRoot)} >> ${shellWord(`${posix.dirname(binDir)}/log-retention.log`)} 2>&1`
+  if (path.startsWith('~/')) return `"$HOME"/${cronWord(path.slice(2))}`
+  return cronWord(path)
 }
 
 /**
  * Install, remove or show one tagged crontab line on the site, keeping every other line byte for
  * byte (scripts/cloud/crontab-line.sh does the editing). Installing first copies the tools to
- * <hostDir>/bin so the line has something to run.
+ * <hostDir>/bin so the line has something to run; without `line`, crontab-line.sh writes its default
+ * (the retention line, from ORCH_LOG_ROOT and ORCH_LOG_RETENTION_DAYS in `env`).
  */
 export async function manageCronLine(
   site: JobSite,
   action: CronOutcome['action'],
-  options: {marker: string; hostDir: string; line?: (binDir: string) => string} & CronContext,
+  options: {marker: string; hostDir: string; line?: (binDir: string) => string; env?: Record<string, string>} & CronContext,
 ): Promise<CronOutcome> {
-  const env: Record<string, string> = options.crontabCommand ? {CRONTAB: options.crontabCommand} : {}
+  const env: Record<string, string> = {...options.env, ...(options.crontabCommand ? {CRONTAB: options.crontabCommand} : {})}
   const args: string[] = [action, '--marker', options.marker]
+  let result
   if (action === 'install') {
-    if (!options.line) throw new Error('manageCronLine: install needs a line')
-    args.push('--line', options.line(await installTools(site, options.hostDir)))
+    const binDir = await installTools(site, options.hostDir)
+    // The retention line's text has one author, crontab-line.sh, so that bootstrap and
+    // `orch cron install` write the same line and never replace each other's.
+    if (options.line) args.push('--line', options.line(binDir))
+    result = await runInstalledTool(site, binDir, 'crontab-line', args, env)
+  } else {
+    result = await runTool(site, 'crontab-line', args, env)
   }
-  const result = await runTool(site, 'crontab-line', args, env)
   if (result.code !== 0 && !(action === 'show' && result.code === 3)) {
     throw new OrchError('hostSetup', `crontab ${action} on ${site.host.label} failed: ${result.stderr.trim().split('\n').at(-1) || `status ${result.code}`}`, 'check that cron is installed on the host (orch host bootstrap)')
   }

@@ -513,15 +513,21 @@ describe('orch cron against a crontab of the test\'s own', {timeout: 120_000}, (
     expect(table.startsWith(mine)).toBe(true)
     const added = table.slice(mine.length)
     expect(added.split('\n').filter(Boolean)).toHaveLength(1)
-    expect(added).toMatch(/^17 3 \* \* \* \/bin\/sh \S*\/\.orch\/bin\/log-retention\.sh --older-than-days 30 --root \S+ >> \S+ 2>&1 # orch:log-retention\n$/)
-    expect(added).toContain(`--root ${world.logRoot} `)
     const hostDir = world.sandbox.env().ORCH_HOST_DIR!
-    expect(added).toContain(`${hostDir}/bin/log-retention.sh`)
+    expect(added).toBe(`17 3 * * * /bin/sh '${hostDir}/bin/log-retention.sh' --older-than-days 30 --root '${world.logRoot}' >> '${hostDir}/log-retention.log' 2>&1 # orch:log-retention\n`)
     expect(statSync(join(hostDir, 'bin', 'log-retention.sh')).mode & 0o111).not.toBe(0)
     expect(JSON.parse(second.stdout)).toMatchObject({action: 'install', marker: 'orch:log-retention', line: added.trim()})
 
     const shown = await world.orch(['cron', 'show', '--json'], {env})
     expect(JSON.parse(shown.stdout)).toMatchObject({action: 'show', line: added.trim()})
+
+    // bootstrap.sh installs the line by asking crontab-line.sh for its default: the same text, so
+    // neither replaces the other's.
+    const viaBootstrap = spawnSync('sh', [join(hostDir, 'bin', 'crontab-line.sh'), 'install'], {
+      env: {...process.env, CRONTAB: crontab, ORCH_LOG_ROOT: world.logRoot, ORCH_LOG_RETENTION_DAYS: '30'},
+      encoding: 'utf8',
+    })
+    expect(viaBootstrap.stdout, viaBootstrap.stderr).toMatch(/^already installed: /)
 
     const removed = await world.orch(['cron', 'remove', '--json'], {env})
     expect(removed.code, removed.stderr).toBe(0)
