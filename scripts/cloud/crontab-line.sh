@@ -99,6 +99,8 @@ case $marker in
 esac
 [ ${#marker} -le 100 ] || die_usage "--marker is too long (100 characters at most)"
 
+# The job library's caller variables: this tool uses only its expand_home.
+root='' sock=''
 # >>> job library: generated from src/jobs/sh/job-lib.sh by scripts/assemble-host-tools.mjs; do not edit >>>
 # orch's host-side definition of a job: the one place that says what a job directory is, what
 # state it is in and whether its wrapper lives. Every control script orch sends (after the
@@ -183,6 +185,7 @@ process_table() {
 # ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
 # W <record>: the whole rewritten index, when it held records no longer valid);
 # ORCH_ONLY_UNFINISHED=1 to print only jobs that have not finished.
+# shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 JOB_STATE_AWK='
 function q(s) { gsub(/\047/, "\047\\\047\047", s); return "\047" s "\047" }
 function first(f,   line, r) { r = (getline line < f); close(f); return r > 0 ? line : (r == 0 ? "" : MISSING) }
@@ -361,7 +364,10 @@ job_records() {
 index_apply() {
   [ -s "$1" ] || return 0
   if grep -q '^W	' "$1"; then
-    { sed -n 's/^W	//p' "$1" && sed -n 's/^X	//p' "$1"; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null || { rm -f "$root/.orch-index.new"; return 0; }
+    if ! { { sed -n 's/^W	//p' "$1" && sed -n 's/^X	//p' "$1"; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null; }; then
+      rm -f "$root/.orch-index.new"
+      return 0
+    fi
   elif grep -q '^X	' "$1"; then
     sed -n 's/^X	//p' "$1" >> "$root/.orch-index" 2> /dev/null || return 0
   fi

@@ -9,6 +9,7 @@ dir=$1 mode=${2:-local} sock=${3:-} session=${4:-}
 log=$dir/run.log
 root=${dir%/*}
 retries=0 retry_delay=30 backoff=2 max_parallel=0 notify=off max_log_size=0 host_label=
+# shellcheck source=/dev/null # written by start.sh for this job
 [ -f "$dir/options" ] && . "$dir/options"
 trap '' HUP INT TERM QUIT
 echo $$ > "$dir/pid"
@@ -48,12 +49,17 @@ monitor=$!
 # oldest ticket may take a free slot (a flock on <root>/.orch-queue/slot-N, held by fd 9 for the
 # wrapper's lifetime and released by the kernel however it ends).
 queue=$root/.orch-queue
-ticket=$(ls "$queue" 2> /dev/null | grep -- "^ticket-[0-9]*-$session\$" | head -n 1)
+ticket=
+for entry in "$queue"/ticket-*-"$session"; do
+  case ${entry##*/} in "ticket-"*[!0-9]*"-$session") ;; ticket-*) [ -e "$entry" ] && ticket=${entry##*/} ;; esac
+  [ -n "$ticket" ] && break
+done
 if [ -n "$ticket" ] && [ "$max_parallel" -gt 0 ] && command -v flock > /dev/null 2>&1; then
   date +%s > "$dir/queued"
   while :; do
     if stopped || lost; then rm -f "$queue/$ticket"; break; fi
-    head=$(ls "$queue" | grep '^ticket-' | head -n 1)
+    head=
+    for entry in "$queue"/ticket-*; do [ -e "$entry" ] && head=${entry##*/}; break; done
     if [ "$head" = "$ticket" ]; then
       i=1 got=
       while [ "$i" -le "$max_parallel" ]; do
@@ -81,7 +87,7 @@ if [ -n "$cwd" ] && command -v git > /dev/null 2>&1 && git -C "$cwd" rev-parse -
   git -C "$cwd" rev-parse HEAD > "$dir/git-commit" 2> /dev/null || rm -f "$dir/git-commit"
   git -C "$cwd" rev-parse --show-toplevel > "$dir/git-root" 2> /dev/null
 fi
-if command -v bash > /dev/null 2>&1; then shell=bash; else shell=sh; fi
+if command -v bash > /dev/null 2>&1; then shell='bash'; else shell='sh'; fi
 
 rc=
 attempt=0
@@ -97,6 +103,7 @@ elif ! stopped; then
     {
       (
         trap - HUP INT TERM QUIT
+        # shellcheck source=/dev/null # written by start.sh for this job
         if [ -f "$dir/env.sh" ]; then . "$dir/env.sh"; fi
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
         exec "$shell" "$dir/cmd.sh" 9>&-

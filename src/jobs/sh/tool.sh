@@ -6,6 +6,7 @@ ORCH_LOG_ROOT=$root ORCH_TMUX_SOCKET=$sock
 export ORCH_LOG_ROOT ORCH_TMUX_SOCKET
 if [ -n "$extra" ]; then
   while IFS= read -r assignment; do
+    # shellcheck disable=SC2163 # each line is NAME=VALUE: exported as an assignment on purpose
     case $assignment in *=*) export "$assignment" ;; esac
   done <<ORCH_EXTRA_ENV
 $extra

@@ -1,0 +1,49 @@
+/**
+ * Every shell script orch runs on a host, as it is run: the control scripts as assembled by
+ * controlScript (library + prelude + body), the wrapper, and the standalone cron tools. shellcheck
+ * must report nothing and dash (Debian's /bin/sh) must parse each one.
+ */
+import {spawnSync} from 'node:child_process'
+import {readFileSync, readdirSync} from 'node:fs'
+import {describe, expect, it} from 'vitest'
+
+import {type ControlScript, controlScript, wrapperScript} from '../../../src/jobs/host-scripts.js'
+
+const ROOT = new URL('../../../', import.meta.url).pathname
+const CONTROL: readonly ControlScript[] = ['start', 'list', 'locate', 'read-log', 'stop', 'has-session', 'tool', 'install-tools', 'job-info', 'sync', 'pull', 'rollback']
+const TOOLS = readdirSync(`${ROOT}scripts/cloud`).filter((name) => name.endsWith('.sh'))
+const SCRIPTS: [string, string][] = [
+  ...CONTROL.map((name): [string, string] => [`control script ${name}`, controlScript(name)]),
+  ['orch-wrapper.sh', wrapperScript()],
+  ...TOOLS.map((name): [string, string] => [`scripts/cloud/${name}`, readFileSync(`${ROOT}scripts/cloud/${name}`, 'utf8')]),
+]
+
+function available(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
+}
+
+// CI runs as root and installs shellcheck (.ci/run): there a missing one is a failure, not a skip.
+const shellcheck = available('shellcheck')
+if (!shellcheck) {
+  if (process.getuid?.() === 0) throw new Error('shellcheck is not installed: apt-get install -y shellcheck (.ci/run does)')
+  console.warn('skipping the shellcheck tests: shellcheck is not installed (apt-get install -y shellcheck)')
+}
+const dash = available('dash')
+if (!dash) console.warn('skipping the dash parse tests: dash is not installed (apt-get install -y dash)')
+
+describe.skipIf(!shellcheck)('shellcheck', () => {
+  it.each(SCRIPTS)('%s: no findings', (_label, text) => {
+    // cwd: the repository, so .shellcheckrc applies.
+    const result = spawnSync('shellcheck', ['--shell=sh', '--format=gcc', '-'], {input: text, cwd: ROOT, encoding: 'utf8'})
+    expect(result.stdout).toBe('')
+    expect(result.status).toBe(0)
+  })
+})
+
+describe.skipIf(!dash)('dash -n', () => {
+  it.each(SCRIPTS)('%s parses', (_label, text) => {
+    const result = spawnSync('dash', ['-n'], {input: text, encoding: 'utf8'})
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+  })
+})
