@@ -27,6 +27,15 @@ export function exitCodeOf(status: JobStatus): number | null {
   return 'exitCode' in status ? status.exitCode : null
 }
 
+/**
+ * The exit status a command that waited for a job ends with: the job's own, and never 0 for a job
+ * that did not succeed (a FAILED job without a recorded status vanished: 1, orch's "failure").
+ */
+export function waitedExitStatus(state: JobStateName, exitCode: number | null): number {
+  if (exitCode !== null && (exitCode !== 0 || state === 'DONE')) return exitCode
+  return state === 'DONE' ? 0 : 1
+}
+
 /** The status for a state the host reported, with the exit status it recorded (if any). */
 export function statusOf(state: JobStateName, exitCode: number | null): JobStatus {
   switch (state) {

@@ -142,6 +142,20 @@ describe('sessions and wrappers that vanish behind orch\'s back', () => {
     expect(status.map((job) => job.name)).not.toContain(name)
   })
 
+  it('orch run --wait of a job that vanishes (every process killed, as by a reboot) exits 1, never 0', async () => {
+    for (const json of [false, true]) {
+      const name = `wait-vanished-${json ? 'json' : 'text'}`
+      const waiting = world.spawn(['run', name, '--where', 'cloud', '--wait', ...(json ? ['--json'] : []), '--', 'echo "PID=$$"; while :; do sleep 0.2; done'])
+      await world.waitForLog(name, /PID=\d+\n/)
+      const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
+      process.kill(-wrapper, 'SIGKILL')
+      const result = await waiting.output
+      expect(result.code, result.stderr).toBe(1)
+      if (json) expect(JSON.parse(result.stdout)).toMatchObject({name, state: 'FAILED', exitCode: null})
+      else expect(lastLine(result.stderr)).toMatch(/ended without an exit status.*FAILED/)
+    }
+  })
+
   it('job directories with a dead pid, a recycled pid, or a start that never completed: FAILED', async () => {
     await world.runCloud('template', ['true'])
     await world.waitForExit('template')

@@ -3,6 +3,7 @@ import {DURATION_FORMS, parseDuration} from '../../config/units.js'
 import {usageError} from '../../output/errors.js'
 import {stampJobName, validateJobName} from '../../jobs/names.js'
 import {type RunOutcome, runJob} from '../../jobs/run-job.js'
+import {waitedExitStatus} from '../../jobs/state.js'
 import type {SyncSource} from '../../jobs/sync-tree.js'
 import {formatStarted} from '../../output/format-run.js'
 import {startProgress} from '../../output/progress.js'
@@ -61,6 +62,9 @@ export async function runAction({flags, args, words}: ActionInput<RunFlags>, io:
       warn: (message) => io.note(message),
     },
   )
-  if (outcome.exitCode !== null) process.exitCode = outcome.exitCode
+  if (wait || outcome.target === 'local') {
+    if (outcome.state === 'FAILED' && outcome.exitCode === null) io.note(`job ${name} ended without an exit status (its session vanished: host reboot or tmux killed); its state is FAILED, see orch list`)
+    process.exitCode = waitedExitStatus(outcome.state, outcome.exitCode)
+  }
   return outcome
 }
