@@ -172,6 +172,14 @@ process_table() {
   ps -A -ww -o pid= -o args= 2> /dev/null || ps -A -o pid= -o args= 2> /dev/null || ps -o pid= -o args= 2> /dev/null
 }
 
+# wrapper_alive NAME: the wrapper named by <root>/NAME/pid is running, by the same rule as the state
+# program's (a pid reused by another process does not count). Fails when there is no pid file yet.
+wrapper_alive() {
+  _pid=$(cat "$root/$1/pid" 2> /dev/null) || return 1
+  case $_pid in '' | *[!0-9]*) return 1 ;; esac
+  process_table | awk -v pid="$_pid" -v path="/$1/orch-wrapper.sh" '$1 == pid && index($0, path) { found = 1 } END { exit !found }'
+}
+
 # The state program. Input sections: "@live" then process_table lines, "@tickets" then the queue's
 # ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);

@@ -26,8 +26,11 @@ export function controlScript(name: ControlScript): string {
   return `${load('job-lib')}\n${load('prelude')}\n${load(name)}`
 }
 
+/** The job wrapper, with the job library after its first line (liveness of the queue's head). */
 export function wrapperScript(): string {
-  return load('orch-wrapper')
+  const wrapper = load('orch-wrapper')
+  const firstLine = wrapper.indexOf('\n') + 1
+  return `${wrapper.slice(0, firstLine)}${load('job-lib')}\n${wrapper.slice(firstLine)}`
 }
 
 /**

@@ -22,7 +22,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const holder of holders) holder.kill('SIGKILL')
+  for (const holder of holders) release(holder)
   for (const scenario of SCENARIOS) {
     const pid = wrapperPid(scenario.name)
     if (pid && isAlive(pid)) {
@@ -34,6 +34,12 @@ afterAll(async () => {
   await world?.tmux(['kill-server'])
   await world?.cleanup()
 })
+
+function release(holder: ChildProcess): void {
+  try {
+    process.kill(-holder.pid!, 'SIGKILL')
+  } catch {}
+}
 
 const rootOf = (name: string) => join(world.tmp, 'roots', name)
 const dirOf = (name: string) => join(rootOf(name), name)
@@ -65,7 +71,8 @@ async function settle(name: string, states: readonly string[]): Promise<void> {
 /** Hold the root's only parallel slot, so the next job there waits QUEUED. */
 async function holdTheSlot(name: string): Promise<void> {
   mkdirSync(join(rootOf(name), '.orch-queue'), {recursive: true})
-  const holder = spawn('flock', [join(rootOf(name), '.orch-queue', 'slot-1'), 'sleep', '600'], {stdio: 'ignore'})
+  // Its own process group: flock's child (sleep) holds the lock too, and must go with it.
+  const holder = spawn('flock', [join(rootOf(name), '.orch-queue', 'slot-1'), 'sleep', '600'], {stdio: 'ignore', detached: true})
   holders.push(holder)
   await sleep(200)
 }
@@ -223,5 +230,29 @@ describe('list, prune --dry-run and the autostop check agree', () => {
 
     // And the three still agree after ageing (an old job is not a finished one).
     expect((await listed(name))?.state).toBe(scenario.state)
+  })
+})
+
+describe('one liveness rule', () => {
+  it('a dead job at the head of the queue whose pid was reused (a reboot) does not hold the queue', async () => {
+    const head = 'c-reused-head'
+    const next = 'c-reused-next'
+    const root = rootOf(head)
+    mkdirSync(root, {recursive: true})
+    await queued(head)
+    await killWrapper(head, 'SIGKILL', false)
+    // After a reboot the old pid belongs to some other process.
+    const stranger = spawn('sleep', ['600'], {stdio: 'ignore', detached: true})
+    holders.push(stranger)
+    writeFileSync(join(dirOf(head), 'pid'), `${stranger.pid}\n`)
+    for (const holder of holders.splice(0, holders.length - 1)) release(holder)
+
+    // The next job, in the same root, queues behind the dead head ticket and must still run.
+    const started = await world.orch(['run', next, '--where', 'cloud', '--', 'echo ran'], {env: {ORCH_LOG_ROOT: root, ORCH_MAX_PARALLEL: '1'}})
+    expect(started.code, started.stderr).toBe(0)
+    await waitUntil(`${next} to run past the dead head`, () => existsSync(join(root, next, 'exit')), 30_000)
+    expect(readFileSync(join(root, next, 'run.log'), 'utf8')).toMatch(/^ran\n\[EXIT: 0\]\n$/)
+    const jobs = JSON.parse((await world.orch(['list', '--json'], {env: {ORCH_LOG_ROOT: root}})).stdout) as JobJson[]
+    expect(jobs.find((job) => job.name === head)).toMatchObject({state: 'FAILED', reason: 'vanished'})
   })
 })

@@ -72,8 +72,8 @@ if [ -n "$ticket" ] && [ "$max_parallel" -gt 0 ] && command -v flock > /dev/null
     elif [ -n "$head" ]; then
       # A ticket whose job is gone (crash, reboot) must not block the queue.
       hname=${head#ticket-*-}
-      hpid=$(cat "$root/$hname/pid" 2> /dev/null)
-      if [ ! -d "$root/$hname" ] || [ -f "$root/$hname/exit" ] || { [ -n "$hpid" ] && ! kill -0 "$hpid" 2> /dev/null; }; then rm -f "$queue/$head"; fi
+      # One liveness rule (job-lib.sh): a pid reused after a reboot does not hold the queue.
+      if [ ! -d "$root/$hname" ] || [ -f "$root/$hname/exit" ] || { [ -f "$root/$hname/pid" ] && ! wrapper_alive "$hname"; }; then rm -f "$queue/$head"; fi
     fi
     sleep 0.5
   done
