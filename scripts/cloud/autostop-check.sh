@@ -221,7 +221,8 @@ wrapper_alive() {
 # ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
 # ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
-# W <record>: the whole rewritten index, when it held records no longer valid);
+# W <record>: the whole rewritten index, when it held records no longer valid; S <name>: a
+# vanished job whose env.sh, its secrets, nothing else is left to delete);
 # ORCH_ONLY_UNFINISHED=1 to print only jobs that have not finished.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 JOB_STATE_AWK='
@@ -276,6 +277,8 @@ function evaluate(n,   d, meta, ex, pid, started, ended, att, state, reason, kin
       if (old) { state = "FAILED"; reason = "never-started" } else state = "STARTING"
     } else {
       state = has(d "/stopped") ? "STOPPED" : "FAILED"; reason = "vanished"
+      # Nothing of the job is left to delete its secrets: the first reader that can write does.
+      if (writing && has(d "/env.sh")) print "S\t" n > "/dev/stderr"
     }
   }
   return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\t" meta
@@ -389,7 +392,7 @@ job_records() {
   } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
   _rc=$?
   if [ "$_write" = 1 ]; then
-    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCW]	' "$_updates" >&2; fi
+    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCWS]	' "$_updates" >&2; fi
     rm -f "$_updates"
     rmdir "$root/.orch-index.lock" 2> /dev/null
   fi
@@ -401,6 +404,9 @@ job_records() {
 # (a full disk) leaves the index as it was: it is only a cache.
 index_apply() {
   [ -s "$1" ] || return 0
+  sed -n 's/^S	//p' "$1" | while IFS= read -r _vanished; do
+    if valid_job_name "$_vanished"; then rm -f "$root/$_vanished/env.sh"; fi
+  done
   if grep -q '^W	' "$1"; then
     if ! { { sed -n 's/^W	//p' "$1" && sed -n 's/^X	//p' "$1"; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null; }; then
       rm -f "$root/.orch-index.new"

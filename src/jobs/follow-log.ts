@@ -1,3 +1,4 @@
+import {PassThrough} from 'node:stream'
 import {TransportError} from '../hosts/host.js'
 import {OrchError} from '../output/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
@@ -46,9 +47,12 @@ export async function readLog(site: JobSite, name: string, options: ReadLogOptio
     try {
       const code = await site.stream(
         controlScript('read-log'),
-        [name, String(offset), first && options.tailLines !== undefined ? String(options.tailLines) : '', first && options.sinceSeconds !== undefined ? String(options.sinceSeconds) : '', options.follow ? '1' : '0'],
+        [name, String(offset), first && options.tailLines !== undefined ? String(options.tailLines) : '', first && options.sinceSeconds !== undefined ? String(options.sinceSeconds) : '', options.follow ? '1' : '0', options.follow ? '1' : '0'],
         {
           signal: options.signal,
+          // Held open while following and never written: its end is how the host side learns
+          // that this reader has gone, and stops.
+          input: options.follow ? new PassThrough() : undefined,
           onStdout: (chunk) => {
             offset += chunk.length
             // Only the last bytes matter (the [EXIT: N] line); copy no more than those.

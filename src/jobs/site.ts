@@ -1,4 +1,4 @@
-import type {Host, ScriptResult, StreamHandlers} from '../hosts/host.js'
+import type {Host, ScriptResult, ScriptRun, StreamHandlers} from '../hosts/host.js'
 
 /**
  * A host plus where jobs live on it: the log root and the tmux server. Every job script receives
@@ -23,7 +23,7 @@ export class JobSite {
     return this.host.run(script, {args: [this.logRoot, this.tmuxSocket, ...args], input})
   }
 
-  stream(script: string, args: readonly string[], handlers: StreamHandlers): Promise<number> {
+  stream(script: string, args: readonly string[], handlers: StreamHandlers & Pick<ScriptRun, 'input'>): Promise<number> {
     return this.host.stream(script, {args: [this.logRoot, this.tmuxSocket, ...args], ...handlers})
   }
 

@@ -99,6 +99,8 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     cloudwatch: spec.cloudwatch === true,
     ...(spec.artifacts?.length ? {artifacts: spec.artifacts} : {}),
   }
+  const metaJson = Buffer.from(`${JSON.stringify(meta)}\n`)
+  const wrapper = Buffer.from(wrapperScript())
   const result = await site.run(
     controlScript('start'),
     [
@@ -106,14 +108,14 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       spec.replace ? '1' : '0',
       String(command.length),
       String(secrets.length),
-      JSON.stringify(meta),
+      String(metaJson.length),
       spec.cwd ?? '',
       mode,
-      wrapperScript(),
+      String(wrapper.length),
       wrapperOptions(mode === 'local' ? {...guardrails, maxParallel: 0} : guardrails, hostLabel),
       String(webhook.length),
     ],
-    Buffer.concat([command, secrets, webhook]),
+    Buffer.concat([command, secrets, webhook, metaJson, wrapper]),
   )
   const said = result.stdout.toString().trim()
   switch (result.code) {

@@ -16,13 +16,16 @@ export interface StopOutcome {
 export async function stopJob(site: JobSite, name: string, graceSeconds: number): Promise<StopOutcome> {
   const result = await site.run(controlScript('stop'), [name, String(graceSeconds)])
   if (result.code === SCRIPT_STATUS.unknownJob) throw unknownJob(name)
-  const [word, code] = result.stdout.toString().trim().split(/\s+/)
+  const words = result.stdout.toString().trim().split(/\s+/)
+  const word = words[0]
   if (result.code !== 0 || (word !== 'already' && word !== 'stopped')) {
     throw new OrchError('failure', `stopping ${name} failed on ${site.host.label}: ${result.stderr.trim() || result.stdout.toString().trim()}`, 'check the host with ssh')
   }
-  const exitCode = code !== undefined && code !== '' ? Number(code) : null
+  const code = word === 'already' ? words[2] : words[1]
+  const exitCode = code !== undefined && /^\d+$/.test(code) ? Number(code) : null
   if (word === 'already') {
-    return {name, state: exitCode === 0 ? 'DONE' : 'FAILED', exitCode, alreadyFinished: true, host: site.host.label}
+    const state = words[1] === 'DONE' || words[1] === 'STOPPED' ? words[1] : 'FAILED'
+    return {name, state, exitCode, alreadyFinished: true, host: site.host.label}
   }
   return {name, state: 'STOPPED', exitCode, alreadyFinished: false, host: site.host.label}
 }

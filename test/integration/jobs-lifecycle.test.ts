@@ -3,6 +3,7 @@
  * tmux: orch stop, sessions killed behind orch's back, wrappers that vanished, the sshd killed and
  * restarted during `orch logs -f`, and connection errors (refused, auth, tmux missing).
  */
+import {execFileSync} from 'node:child_process'
 import {readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, existsSync, appendFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -82,6 +83,70 @@ describe.concurrent('orch stop', () => {
     expect(stopped.stdout).toMatch(/already finished.*DONE.*exit 0.*nothing to stop/)
     expect(world.readLog(name)).toBe(before)
     expect(await world.job(name)).toMatchObject({state: 'DONE', exitCode: 0})
+  })
+
+  it('stopping a STOPPED job says STOPPED, with its own exit status', async () => {
+    const name = 'stop-twice'
+    await startLooping(name)
+    expect((await world.orch(['stop', name])).code).toBe(0)
+    const again = await world.orch(['stop', name])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/already finished \(STOPPED, exit 143\); nothing to stop/)
+    const json = JSON.parse((await world.orch(['stop', name, '--json'])).stdout) as Record<string, unknown>
+    expect(json).toMatchObject({state: 'STOPPED', exitCode: 143, alreadyFinished: true})
+  })
+
+  it('a vanished job: stop ends what is left of it, and it stays FAILED with no made-up exit status; its env.sh goes', async () => {
+    const name = 'stop-vanished'
+    // It ignores the hangup its terminal sends when the wrapper dies, as daemons and nohup'd programs do.
+    await world.runCloud(name, ['trap "" HUP; echo "PID=$$"; while :; do sleep 0.2; done'], ['--env', 'SECRET_TOKEN=hunter2'])
+    await world.waitForLog(name, /PID=\d+\n/)
+    const command = Number(/PID=(\d+)/.exec(world.readLog(name))![1])
+    const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
+    expect(existsSync(join(world.logRoot, name, 'env.sh'))).toBe(true)
+    process.kill(wrapper, 'SIGKILL') // the wrapper alone: its command lives on in the process group
+    await waitUntil('the wrapper to die', () => !isAlive(wrapper))
+    expect(isAlive(command)).toBe(true)
+    expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
+    // The first listing that saw it vanished deleted its secrets.
+    expect(existsSync(join(world.logRoot, name, 'env.sh'))).toBe(false)
+    const before = world.readLog(name)
+
+    const stopped = await world.orch(['stop', name])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stdout).toMatch(/already finished \(FAILED, exit -\)/)
+    await waitUntil('the leftover command to end', () => !isAlive(command), 10_000)
+    expect(world.readLog(name)).toBe(before)
+    expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
+  })
+
+  it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host', async () => {
+    // An orch job (followed by tail -f) and a job made by hand (no wrapper: followed by polling).
+    const name = 'follow-interrupted'
+    const manual = 'follow-interrupted-manual'
+    await startLooping(name, 'echo "PID=$$"; exec sleep 600') // silent from here on: nothing to write into a closed pipe
+    mkdirSync(join(world.logRoot, manual))
+    writeFileSync(join(world.logRoot, manual, 'run.log'), 'PID=0 made by hand\n')
+    expect((await world.tmux(['new-session', '-d', '-s', manual, 'sleep 600'])).code).toBe(0)
+    // The host side of a follower: the read-log script (its text is in its arguments; size_of() is its own) and its tail.
+    const followers = (job: string) =>
+      execFileSync('ps', ['-A', '-ww', '-o', 'args='], {encoding: 'utf8'})
+        .split('\n')
+        .filter((args) => (args.startsWith('tail ') && args.includes(`/${job}/run.log`)) || (args.includes('size_of()') && args.includes(` ${world.logRoot} ${world.tmuxSocket} ${job} `))).length
+    for (const job of [name, manual]) {
+      for (const how of ['SIGINT', 'SIGKILL', 'SIGKILL'] as const) {
+        const follower = world.spawn(['logs', '-f', job])
+        await waitUntil('the follower to print', () => follower.stdoutText().includes('PID='))
+        expect(followers(job)).toBeGreaterThan(0)
+        follower.kill(how)
+        await follower.output
+      }
+      await waitUntil(`every follower of ${job} to end on the host`, () => followers(job) === 0, 10_000)
+    }
+    expect(await world.job(name)).toMatchObject({state: 'RUNNING'})
+    expect(await world.job(manual)).toMatchObject({state: 'RUNNING'})
+    expect((await world.orch(['stop', name])).code).toBe(0)
+    await world.tmux(['kill-session', '-t', `=${manual}`])
   })
 
   it('an unknown job: stop, logs and attach exit 4 with one line', async () => {

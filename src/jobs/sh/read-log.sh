@@ -1,5 +1,6 @@
 # Print a job's log from a byte offset. $1 name, $2 offset, $3 last N lines ('' = all), $4 since
-# seconds ('' = all), $5 follow (1 = keep printing until the job ends).
+# seconds ('' = all), $5 follow (1 = keep printing until the job ends), $6 held (1 = the client
+# holds this script's stdin open while it reads, so EOF there means it has gone).
 # Exit: 0 done (with follow: the job wrote its status), EX_SHIP_TO_CLOUDWATCH the same for a job
 # run with --cloudwatch (so the follower ships it without asking again), EX_VANISHED the job ended
 # without a status, EX_UNKNOWN_JOB.
@@ -7,7 +8,9 @@
 # Following needs no polling forks: GNU tail -f is woken by inotify as the log grows and ends once
 # the job's wrapper has exited (--pid), after printing what the wrapper wrote last. Without GNU
 # tail (busybox, BSD) or for a job made by hand (no wrapper), the log is polled.
-name=$1 off=$2 lines=$3 since=$4 follow=$5
+name=$1 off=$2 lines=$3 since=$4 follow=$5 held=${6:-0}
+# An asynchronous list's stdin is /dev/null: keep the client's for the watcher below.
+exec 3<&0
 dir=$root/$name log=$root/$name/run.log
 job_exists "$name" || exit "$EX_UNKNOWN_JOB"
 size_of() { wc -c < "$log" 2> /dev/null | tr -d ' '; }
@@ -28,6 +31,15 @@ ended() {
   grep -q '"cloudwatch":true' "$dir/meta.json" 2> /dev/null && exit "$EX_SHIP_TO_CLOUDWATCH"
   exit 0
 }
+# watch_client PID: end PID when the client goes (Ctrl-C, a killed client, a dropped connection:
+# its channel closes and so does our stdin), so no follower outlives its reader on the host.
+watcher=
+watch_client() {
+  [ "$held" = 1 ] || return 0
+  (cat > /dev/null 2>&1 <&3; kill "$1" 2> /dev/null) > /dev/null 2>&1 &
+  watcher=$!
+}
+unwatch() { if [ -n "$watcher" ]; then kill "$watcher" 2> /dev/null; fi; }
 # A start still under way has no wrapper pid yet: give it a moment.
 tries=0
 while :; do
@@ -43,7 +55,11 @@ if job_finished; then
 fi
 if [ -n "$job_pid" ] && tail --pid=$$ -c 0 /dev/null > /dev/null 2>&1; then
   # A rotation (--max-log-size) truncates the log: tail notices and carries on from its start.
-  tail -c +"$((off + 1))" -s 0.1 -f --pid="$job_pid" "$log" 2> /dev/null
+  tail -c +"$((off + 1))" -s 0.1 -f --pid="$job_pid" "$log" 2> /dev/null &
+  follower=$!
+  watch_client "$follower"
+  wait "$follower"
+  unwatch
   # The wrapper is gone. It writes the exit file before it exits; give a kill a moment to settle.
   [ -f "$dir/exit" ] || sleep 0.5
   [ -f "$dir/exit" ] && ended
@@ -56,6 +72,7 @@ emit() {
   if [ "$size" -lt "$off" ]; then off=0; fi
   if [ "$size" -gt "$off" ]; then tail -c +"$((off + 1))" "$log" | head -c "$((size - off))"; off=$size; fi
 }
+watch_client $$
 n=0
 while :; do
   if [ -f "$dir/exit" ]; then
@@ -64,6 +81,8 @@ while :; do
   fi
   emit
   n=$((n + 1))
+  # A job directory deleted under a follower (prune by hand) ends it: there is nothing left to read.
+  [ -d "$dir" ] || exit "$EX_VANISHED"
   if [ $((n % 10)) = 0 ] && job_load "$name" && job_finished; then
     sleep 0.5
     emit

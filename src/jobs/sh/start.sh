@@ -1,10 +1,12 @@
 # Create the job directory atomically (mkdir is the lock two racing runs contend for), write the
 # command and secrets from stdin, then start the tmux session.
-# $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON, $6 cwd, $7 mode (tmux|local), $8 wrapper text,
-# $9 wrapper options (KEY=value lines), $10 webhook URL bytes. Stdin: command, env file, webhook URL.
+# $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON bytes, $6 cwd, $7 mode
+# (tmux|local), $8 wrapper bytes, $9 wrapper options (KEY=value lines), $10 webhook URL bytes.
+# Stdin: command, env file, webhook URL, meta JSON, wrapper. Everything of a size the user decides
+# travels there: sshd hands the whole command line to the login shell as one argument (128 KiB).
 # Exit: 0 ok (prints the dir), EX_TMUX_MISSING, EX_IN_USE, EX_EXISTS (finished), EX_SESSION_FAILED,
 # EX_NO_CWD, EX_ROOT_UNWRITABLE.
-name=$1 replace=$2 cmdlen=$3 envlen=$4 meta=$5 cwd=$6 mode=$7 wrapper=$8 options=$9 urllen=${10:-0}
+name=$1 replace=$2 cmdlen=$3 envlen=$4 metalen=$5 cwd=$6 mode=$7 wrapperlen=$8 options=$9 urllen=${10:-0}
 cwd=$(expand_home "$cwd")
 if [ "$mode" = tmux ]; then
   command -v tmux > /dev/null 2>&1 || { echo "tmux is not installed"; exit "$EX_TMUX_MISSING"; }
@@ -41,9 +43,9 @@ head -c "$cmdlen" > "$dir/cmd.sh"
 if [ "$envlen" -gt 0 ]; then head -c "$envlen" > "$dir/env.sh"; fi
 if [ "$urllen" -gt 0 ]; then head -c "$urllen" > "$dir/notify.url"; fi
 printf '%s\n' "$options" > "$dir/options"
-printf '%s\n' "$meta" > "$dir/meta.json"
+head -c "$metalen" > "$dir/meta.json"
 printf '%s' "$cwd" > "$dir/cwd"
-printf '%s' "$wrapper" > "$dir/orch-wrapper.sh"
+head -c "$wrapperlen" > "$dir/orch-wrapper.sh"
 : > "$dir/run.log"
 # A ticket in submission order for the parallel-slot queue (see orch-wrapper.sh).
 if [ "$mode" = tmux ] && command -v flock > /dev/null 2>&1; then

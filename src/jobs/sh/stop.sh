@@ -1,11 +1,26 @@
 # $1 name, $2 grace seconds. Mark the job stopped, TERM its process group (the wrapper survives and
 # records the status), KILL after the grace period, then make sure the log ends with its status.
-# Prints 'already <code>' for a finished job or 'stopped <code>'. Exit EX_UNKNOWN_JOB: unknown job.
+# Prints 'already <state> <code|->' for a finished job (its own state: a vanished job stays FAILED,
+# with no made-up exit status) or 'stopped <code>'. Exit EX_UNKNOWN_JOB: unknown job.
 # dash's kill takes no "--": a negative pid right after the signal names the process group.
 name=$1 grace=$2
 dir=$root/$name log=$root/$name/run.log
 job_load "$name" || exit $?
-if job_finished && [ -n "$job_exit" ]; then echo "already $job_exit"; exit 0; fi
+if job_finished; then
+  if [ "$job_reason" = vanished ]; then
+    rm -f "$dir/env.sh"
+    # The wrapper is gone but its command may live on in the wrapper's process group. While any
+    # member lives the group id cannot be given to a new process, so a dead leader with a live
+    # group is the job's own leftovers, never a stranger's.
+    old_pid=$(cat "$dir/pid" 2> /dev/null)
+    case $old_pid in
+      '' | *[!0-9]*) ;;
+      *) if ! kill -0 "$old_pid" 2> /dev/null && kill -0 "-$old_pid" 2> /dev/null; then kill -KILL "-$old_pid" 2> /dev/null; fi ;;
+    esac
+  fi
+  echo "already $job_state ${job_exit:--}"
+  exit 0
+fi
 date +%s > "$dir/stopped"
 code=143
 if [ -n "$job_pid" ]; then
