@@ -187,6 +187,19 @@ describe.concurrent('hostile single-argument scripts arrive byte for byte', () =
   })
 })
 
+describe('large commands travel on stdin, never in an argument', () => {
+  // sshd hands the whole remote command line to the login shell as one argument, which Linux caps
+  // at 128 KiB: a command, its meta.json and the wrapper must not ride on it.
+  it('1.5 MB of command over 15 words: runs byte for byte, is listed, and its cmd.sh is exact', async () => {
+    const words = Array.from({length: 15}, (_, i) => `${i}:${'x'.repeat(100_000)}`)
+    const followed = await runWait('large-command', ['printf', '%s\\n', ...words])
+    expect(followed.code, followed.stderr).toBe(0)
+    expect(followed.stdout).toBe(`${words.join('\n')}\n[EXIT: 0]\n`)
+    const listed = (await world.list()).find((job) => job.name === 'large-command')
+    expect(listed?.command.length).toBeGreaterThan(1_500_000)
+  })
+})
+
 describe('hostile scripts in orch list --json', () => {
   it('each job\'s command is the script exactly as typed', async () => {
     const jobs = await world.list()
