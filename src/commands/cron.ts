@@ -28,7 +28,7 @@ export default class Cron extends OrchCommand {
         hostDir: config.hostDir,
         line: (bin) => retentionCronLine(bin, site.logRoot, config.logRetentionDays),
       })
-      this.say(formatCron(outcome))
+      this.say(() => formatCron(outcome))
       return outcome
     } finally {
       await site.close()
