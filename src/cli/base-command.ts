@@ -11,9 +11,14 @@ import {reportError} from './report-error.js'
 export abstract class OrchCommand extends Command {
   static override enableJsonFlag = true
 
-  /** Human text goes to stdout only when --json is off. */
-  protected say(text: string): void {
-    if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  /**
+   * Human text goes to stdout only when --json is off, and is built only then: oclif silences
+   * this.log under --json, but an argument would still be formatted first.
+   */
+  protected say(text: () => string): void {
+    if (this.jsonEnabled()) return
+    const shown = text()
+    process.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`)
   }
 
   /** The output side an action (cli/actions) writes through. */
@@ -56,7 +61,7 @@ export abstract class OrchCommand extends Command {
     const orchError = isParseError(error)
       ? new OrchError('usage', firstLine(error.message), `see orch ${this.id?.replaceAll(':', ' ') ?? ''} --help`.replace(/\s+--help/, ' --help'))
       : toOrchError(error)
-    reportError(orchError, error.stack)
+    reportError(error, orchError)
   }
 
   /** Exit with a status without throwing through oclif's error printer. */

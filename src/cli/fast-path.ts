@@ -1,7 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
 
-import {toOrchError} from '../output/errors.js'
 import type {Action} from './actions/action.js'
 import {writeLine} from './actions/action.js'
 import {reportError} from './report-error.js'
@@ -88,12 +87,12 @@ export async function tryFastCommand(argv: readonly string[]): Promise<boolean> 
     const action = await ACTIONS[id]!()
     const result = await action({flags: flags as never, args, words}, {
       json,
-      say: (text) => void (json || writeLine(process.stdout, text)),
+      say: (text) => void (json || writeLine(process.stdout, text())),
       note: (text) => void writeLine(process.stderr, text),
     })
     if (json && result !== undefined) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   } catch (error) {
-    reportError(toOrchError(error), (error as Error).stack)
+    reportError(error)
   }
   return true
 }

@@ -1,7 +1,6 @@
 import {parseArgs} from 'node:util'
 
 import {loadConfig} from '../config/config.js'
-import {toOrchError} from '../output/errors.js'
 import {route} from '../routing/route.js'
 import {PROFILE_FLAG_SPECS} from './profile-flag-specs.js'
 import {reportError} from './report-error.js'
@@ -50,7 +49,7 @@ export async function tryFastRoute(argv: readonly string[]): Promise<boolean> {
       process.stdout.write(`${formatRoute(result)}\n`)
     }
   } catch (error) {
-    reportError(toOrchError(error), (error as Error).stack)
+    reportError(error)
   }
   return true
 }

@@ -28,7 +28,7 @@ export default class Cron extends OrchCommand {
         hostDir: config.hostDir,
         env: {ORCH_LOG_ROOT: site.logRoot, ORCH_LOG_RETENTION_DAYS: String(config.logRetentionDays)},
       })
-      this.say(formatCron(outcome))
+      this.say(() => formatCron(outcome))
       return outcome
     } finally {
       await site.close()

@@ -32,9 +32,9 @@ export default class Prune extends OrchCommand {
     }
     const sites = await sitesToList(config, flags.where as Where | undefined)
     try {
-      const outcomes = []
+      const outcomes: PruneOutcome[] = []
       for (const site of sites) outcomes.push(await pruneJobs(site, {olderThanDays: days, dryRun: flags['dry-run']}))
-      this.say(formatPrune(outcomes))
+      this.say(() => formatPrune(outcomes))
       return outcomes
     } finally {
       await closeAll(sites)

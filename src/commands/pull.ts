@@ -51,7 +51,7 @@ export default class Pull extends OrchCommand {
       const report = await pullResults(site, name, paths, flags.to ?? `orch-results/${name}`, warn)
       for (const pattern of report.missing) this.note(`no match on the host for ${pattern}`)
       for (const entry of report.skipped) this.note(`skipped ${entry}`)
-      this.say(formatPulled(report))
+      this.say(() => formatPulled(report))
       // An explicit path that matched nothing is an error (declared artifacts may legitimately be absent).
       if (paths.length > 0 && report.missing.length > 0) this.setExitCode(1)
       return report

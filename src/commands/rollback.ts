@@ -26,7 +26,7 @@ export default class Rollback extends OrchCommand {
     const {site} = await locateJob(configFromFlags(flags), name, flags.where as Where | undefined)
     try {
       const plan = await planRollback(site, name)
-      this.say(formatRollbackPlan(plan))
+      this.say(() => formatRollbackPlan(plan))
       if (flags['dry-run']) return {...plan, applied: false}
       if (!flags.yes) {
         if (!process.stdin.isTTY || this.jsonEnabled()) throw usageError('rollback discards work and needs confirmation', 'run it on a terminal, or pass --yes')
@@ -37,7 +37,7 @@ export default class Rollback extends OrchCommand {
         if (!/^y(es)?$/i.test(answer.trim())) throw new OrchError('failure', 'rollback cancelled; nothing changed')
       }
       await applyRollback(site, name)
-      this.say(`${plan.workTree} is at ${plan.commit.slice(0, 12)}`)
+      this.say(() => `${plan.workTree} is at ${plan.commit.slice(0, 12)}`)
       return {...plan, applied: true}
     } finally {
       await site.close()

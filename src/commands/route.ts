@@ -24,7 +24,7 @@ export default class Route extends OrchCommand {
     const profile = profileFromFlags(parsed.flags, argWords(parsed))
     const config = loadConfig()
     const result = route(profile, config.thresholds)
-    this.say(formatRoute(result))
+    this.say(() => formatRoute(result))
     return result
   }
 }

@@ -21,7 +21,7 @@ export default class Ship extends OrchCommand {
     try {
       const {shipJobLog} = await import('../cloud/ship-job.js')
       const outcome = await shipJobLog(config, site, name)
-      this.say(`${name}: ${outcome.eventsSent} event(s) sent in ${outcome.batches} batch(es), ${outcome.skipped} already there → ${outcome.group}/${outcome.stream}${outcome.complete ? '' : ' (job still running; ship again later)'}`)
+      this.say(() => `${name}: ${outcome.eventsSent} event(s) sent in ${outcome.batches} batch(es), ${outcome.skipped} already there → ${outcome.group}/${outcome.stream}${outcome.complete ? '' : ' (job still running; ship again later)'}`)
       return outcome
     } finally {
       await site.close()

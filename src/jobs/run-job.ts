@@ -43,6 +43,8 @@ export interface RunUi {
   started(outcome: RunOutcome): void
   /** Job output while waiting (cloud --wait). */
   write(chunk: Buffer): Promise<void> | void
+  /** Ends the wait early (stdout's reader left); the job keeps running. */
+  stopWaiting?: AbortSignal
   onReconnect?(attempt: number, delayMs: number, error: Error): void
   /** A problem that does not change the job's outcome (e.g. CloudWatch shipping failed). */
   warn(message: string): void
@@ -88,6 +90,7 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
   const result = await readLog(site, request.spec.name, {
     follow: true,
     write: request.quiet ? () => {} : ui.write,
+    signal: ui.stopWaiting,
     onReconnect: ui.onReconnect,
   })
   if (request.spec.cloudwatch) await shipAfterFollow(config, site, request.spec.name, ui.warn)

@@ -4,8 +4,11 @@
  */
 export interface ActionIo {
   json: boolean
-  /** Human output on stdout (suppressed under --json). */
-  say(text: string): void
+  /**
+   * Human output on stdout. A function, called only when --json is off: under --json the text
+   * (often a table over every job) is never built.
+   */
+  say(text: () => string): void
   /** Progress and warnings on stderr. */
   note(text: string): void
 }

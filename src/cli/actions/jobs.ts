@@ -11,7 +11,7 @@ import {type StopOutcome, stopJob} from '../../jobs/stop-job.js'
 import {OrchError, usageError} from '../../output/errors.js'
 import {formatList, formatStatus} from '../../output/format-jobs.js'
 import {formatStop} from '../../output/format-run.js'
-import {writeOut} from '../../output/stdout.js'
+import {stdoutClosed, writeOut} from '../../output/stdout.js'
 import {configFromFlags} from '../config-from-flags.js'
 import type {Action} from './action.js'
 
@@ -31,13 +31,13 @@ async function readJobs(flags: SiteFlags, read: typeof listJobs): Promise<JobEnt
 
 export const statusAction: Action<SiteFlags> = async ({flags}, io): Promise<JobRecord[]> => {
   const jobs = await readJobs(flags, unfinishedJobs)
-  io.say(formatStatus(jobs))
+  io.say(() => formatStatus(jobs))
   return jobs.map(toJobJson)
 }
 
 export const listAction: Action<SiteFlags> = async ({flags}, io): Promise<JobRecord[]> => {
   const jobs = await readJobs(flags, listJobs)
-  io.say(formatList(jobs))
+  io.say(() => formatList(jobs))
   return jobs.map(toJobJson)
 }
 
@@ -48,7 +48,7 @@ export const stopAction: Action<SiteFlags & {grace?: string}> = async ({flags, a
   const {site} = await locateJob(configFromFlags(flags), name, flags.where as Where | undefined)
   try {
     const outcome = await stopJob(site, name, Number(grace))
-    io.say(formatStop(outcome))
+    io.say(() => formatStop(outcome))
     return outcome
   } finally {
     await site.close()
@@ -83,10 +83,11 @@ export const logsAction: Action<LogsFlags> = async ({flags, args}, io): Promise<
     return undefined
   }
   const {site} = await locateJob(config, name, flags.where as Where | undefined)
-  // Ctrl-C stops reading only; the job is untouched.
+  // Ctrl-C, or the reader of stdout leaving, stops reading only; the job is untouched.
   const stop = new AbortController()
   const onInterrupt = () => stop.abort()
   process.once('SIGINT', onInterrupt)
+  stdoutClosed.addEventListener('abort', onInterrupt, {once: true})
   try {
     const result = await readLog(site, name, {
       follow: flags.follow === true,
@@ -108,6 +109,7 @@ export const logsAction: Action<LogsFlags> = async ({flags, args}, io): Promise<
     return undefined
   } finally {
     process.removeListener('SIGINT', onInterrupt)
+    stdoutClosed.removeEventListener('abort', onInterrupt)
     await site.close()
   }
 }

@@ -7,7 +7,7 @@ import {waitedExitStatus} from '../../jobs/state.js'
 import type {SyncSource} from '../../jobs/sync-tree.js'
 import {formatStarted} from '../../output/format-run.js'
 import {startProgress} from '../../output/progress.js'
-import {writeOut} from '../../output/stdout.js'
+import {stdoutClosed, writeOut} from '../../output/stdout.js'
 import {configFromFlags} from '../config-from-flags.js'
 import {type RoutingFlagValues, profileFromFlags} from '../routing-flags-parse.js'
 import {type GuardrailFlags, guardrailsFrom, jobEnvironment} from '../run-options.js'
@@ -58,6 +58,7 @@ export async function runAction({flags, args, words}: ActionInput<RunFlags>, io:
         if (!io.json) io.note(formatStarted(started, wait || started.target === 'local'))
       },
       write: writeOut,
+      stopWaiting: stdoutClosed,
       onReconnect: (attempt, delay) => io.note(`connection lost; reconnecting in ${Math.round(delay / 100) / 10}s (attempt ${attempt})`),
       warn: (message) => io.note(message),
     },

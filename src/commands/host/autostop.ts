@@ -25,7 +25,7 @@ export default class HostAutostop extends OrchCommand {
     }
     const {setAutostop} = await import('../../cloud/host-lifecycle.js')
     const outcome = await setAutostop(configFromFlags(flags), idle)
-    this.say(formatCron(outcome))
+    this.say(() => formatCron(outcome))
     return outcome
   }
 }

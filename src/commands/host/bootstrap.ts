@@ -14,7 +14,7 @@ export default class HostBootstrap extends OrchCommand {
     try {
       const result = await bootstrapHost(configFromFlags(flags), {progress})
       progress.stop()
-      this.say(result.output)
+      this.say(() => result.output)
       return result
     } finally {
       progress.stop()

@@ -11,7 +11,7 @@ export default class HostDown extends OrchCommand {
     const {flags} = await this.parse(HostDown)
     const {hostDown} = await import('../../cloud/host-lifecycle.js')
     const result = await hostDown(configFromFlags(flags), {force: flags.force})
-    this.say(`${result.instanceId}: ${result.previousState ?? '?'} → ${result.currentState ?? '?'}`)
+    this.say(() => `${result.instanceId}: ${result.previousState ?? '?'} → ${result.currentState ?? '?'}`)
     return result
   }
 }

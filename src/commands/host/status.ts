@@ -11,7 +11,7 @@ export default class HostStatusCommand extends OrchCommand {
     const {flags} = await this.parse(HostStatusCommand)
     const {hostStatus} = await import('../../cloud/host-lifecycle.js')
     const status = await hostStatus(configFromFlags(flags))
-    this.say(formatHostStatus(status))
+    this.say(() => formatHostStatus(status))
     return status
   }
 }

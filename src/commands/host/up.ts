@@ -23,7 +23,7 @@ export default class HostUp extends OrchCommand {
     try {
       const result = await hostUp(config, {progress, startTimeoutMs})
       progress.stop()
-      this.say(`${result.instanceId ?? 'instance'} is running at ${result.address} and accepts SSH`)
+      this.say(() => `${result.instanceId ?? 'instance'} is running at ${result.address} and accepts SSH`)
       return result
     } finally {
       progress.stop()
