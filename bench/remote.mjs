@@ -15,118 +15,20 @@
 // log) alternating which of the pair goes first. Medians and ratios are printed as a table.
 // Needs a build (`npm run bench` builds first). Exit 0 when every goal is met, 1 otherwise. The
 // sandbox (sshd, tmux server, temp dirs) is removed at the end, also on failure or Ctrl-C.
-import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createRequire} from 'node:module'
-import {fileURLToPath} from 'node:url'
+import {BIN, ROOT, WARMUPS, fmtMs, fmtRate, importDist, median, mustRun, pairedRatio, positive as positiveOf, sandboxEnv, sideBySide, sleep, spread, table} from './lib/harness.mjs'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BIN = join(ROOT, 'bin', 'run.js')
+const positive = (name, fallback) => positiveOf(name, fallback, 'bench/remote')
+
 const N = positive('BENCH_N', 15)
 const LOGS_N = positive('BENCH_LOGS_N', N)
-const WARMUPS = 2
 const HISTORY = 200
 const LOG_BYTES = 100 * 1024 * 1024
 const GOALS = {run: 1.5, status: 2, logs: 0.7}
-
-function positive(name, fallback) {
-  const value = process.env[name] === undefined ? fallback : Number(process.env[name])
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`bench/remote: ${name}=${process.env[name]} is not a positive whole number`)
-    process.exit(2)
-  }
-  return value
-}
-
-/** Import from dist/, retrying for a while: a concurrent `npm run build` deletes dist briefly. */
-async function importDist(relative) {
-  const file = join(ROOT, 'dist', relative)
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await import(`${file}?attempt=${attempt}`)
-    } catch (error) {
-      if (attempt >= 30 || !/Cannot find module|ERR_MODULE_NOT_FOUND|ENOENT/.test(String(error?.code ?? error?.message))) {
-        throw new Error(`cannot load ${file} (run \`npm run build\` first; npm run bench does): ${error.message}`)
-      }
-      await sleep(1000)
-    }
-  }
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
-/**
- * Run a program; resolves with its wall time (spawn to exit), status and stderr. `stdout` is
- * 'devnull' (the file /dev/null), 'count' (a pipe whose bytes are counted and hashed) or 'collect'.
- */
-function timed(file, args, {env, cwd = ROOT, stdout = 'collect'} = {}) {
-  return new Promise((resolve, reject) => {
-    const devNull = stdout === 'devnull' ? openSync('/dev/null', 'w') : undefined
-    const start = process.hrtime.bigint()
-    const child = spawn(file, args, {env, cwd, stdio: ['ignore', devNull ?? 'pipe', 'pipe']})
-    if (devNull !== undefined) closeSync(devNull)
-    const out = []
-    const err = []
-    const hash = createHash('sha256')
-    let bytes = 0
-    child.stdout?.on('data', (chunk) => {
-      bytes += chunk.length
-      if (stdout === 'count') hash.update(chunk)
-      else out.push(chunk)
-    })
-    child.stderr.on('data', (chunk) => err.push(chunk))
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6
-      resolve({ms, code: code ?? `signal ${signal}`, bytes, sha256: stdout === 'count' ? hash.digest('hex') : undefined, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()})
-    })
-  })
-}
-
-const distReady = () => existsSync(join(ROOT, 'dist', 'cli', 'fast-route.js')) && existsSync(join(ROOT, 'dist', 'jobs', 'sh', 'list.sh')) && existsSync(join(ROOT, 'oclif.manifest.json'))
-
-/** Like timed(), but a non-zero status is an error; retried while dist/ is being rebuilt. */
-async function mustRun(label, file, args, options) {
-  for (let attempt = 1; ; attempt++) {
-    const result = await timed(file, args, options)
-    if (result.code === 0) return result
-    const rebuilding = file === process.execPath && (!distReady() || /Cannot find module|ERR_MODULE_NOT_FOUND/.test(result.stderr))
-    if (!rebuilding || attempt >= 5) throw new Error(`${label} exited ${result.code}: ${result.stderr.trim().slice(0, 2000)}`)
-    console.log(`  (dist/ is being rebuilt; waiting to retry ${label})`)
-    const deadline = Date.now() + 180_000
-    do await sleep(1000)
-    while (!distReady() && Date.now() < deadline)
-    await sleep(2000) // let the build finish writing
-  }
-}
-
-/** Warm-ups, then n pairs alternating which goes first; returns the per-run samples of both. */
-async function sideBySide(n, a, b) {
-  for (let i = 0; i < WARMUPS; i++) {
-    await a(`w${i}`)
-    await b(`w${i}`)
-  }
-  const samples = {a: [], b: []}
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      samples.a.push(await a(i))
-      samples.b.push(await b(i))
-    } else {
-      samples.b.push(await b(i))
-      samples.a.push(await a(i))
-    }
-  }
-  return samples
-}
 
 // ---------------------------------------------------------------------------------------------
 // Job directories written straight to the sandbox's log root, in the layout `orch run` leaves
@@ -222,23 +124,6 @@ function ssh2Crypto() {
   }
 }
 
-const fmtMs = (ms) => `${ms.toFixed(0)} ms`
-const fmtRate = (bytesPerMs) => `${(bytesPerMs / 1000).toFixed(1)} MB/s`
-
-function table(rows) {
-  const header = ['measurement', 'orch (median)', 'ssh (median)', 'ratio', 'goal', 'result']
-  const all = [header, ...rows]
-  const widths = header.map((_, c) => Math.max(...all.map((row) => String(row[c]).length)))
-  const line = (row) => `  ${row.map((cell, c) => String(cell).padEnd(widths[c])).join('  ')}`
-  console.log(line(header))
-  console.log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`)
-  for (const row of rows) console.log(line(row))
-}
-
-const spread = (values) => `min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)}`
-/** Median of the ratios within each alternating pair: steadier than the ratio of medians when the load drifts. */
-const pairedRatio = ({a, b}, invert = false) => median(a.map((ms, i) => (invert ? b[i] / ms : ms / b[i])))
-
 // A closed stdout (e.g. `| head`) must not kill the bench before it has cleaned up.
 process.stdout.on('error', (error) => {
   if (error.code !== 'EPIPE') throw error
@@ -267,8 +152,7 @@ try {
   sandbox = await startSandboxSshd()
   home = mkdtempSync(join(tmpdir(), 'orch-bench-remote-home-'))
   mkdirSync(join(home, '.git')) // orch runs here, a project root of its own: no scripts/cloud/.env of the repo is read
-  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ORCH_') && key !== 'NODE_OPTIONS' && key !== 'SSH_AUTH_SOCK'))
-  const env = {...baseEnv, ...sandbox.env(), HOME: home, NO_COLOR: '1'}
+  const {baseEnv, env} = sandboxEnv(sandbox, home)
   const sshArgs = sandbox.sshArgs()
   const logRoot = sandbox.logRoot
   const sock = sandbox.tmuxSocket
