@@ -1,3 +1,5 @@
+import {StringDecoder} from 'node:string_decoder'
+
 import {isJobName} from './names.js'
 import {type JobStatus, exitCodeOf, isStateName, statusOf} from './state.js'
 
@@ -73,41 +75,81 @@ function parseMeta(text: string | null): Partial<JobMeta> {
   }
 }
 
+type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: string): string}
+
 /**
- * The records the host prints (`J name state exit reason started ended attempts queue pid kind
- * created meta`, tab-separated, '-' for empty; see src/jobs/sh/job-lib.sh), newest first.
+ * One record the host prints (`J name state exit reason started ended attempts queue pid kind
+ * created meta`, tab-separated, '-' for empty; see src/jobs/sh/job-lib.sh), or undefined for a
+ * line that is not one.
  */
-export function parseJobList(output: string, site: {target: 'cloud' | 'local'; label: string; logPath(name: string): string}): JobEntry[] {
-  const records: JobEntry[] = []
+export function parseJobRecord(line: string, site: RecordSite): JobEntry | undefined {
+  if (!line.startsWith('J\t')) return undefined
   // Hot at 100,000 jobs: split off the twelve fixed fields only; the meta JSON is the rest.
+  const f = line.split('\t', 12)
+  const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
+  if (!isJobName(name) || !isStateName(state)) return undefined
+  const metaStart = f.reduce((length, value) => length + value.length + 1, 0)
+  const meta = parseMeta(field(metaStart < line.length ? line.slice(metaStart) : undefined))
+  const status = statusOf(state, whole(field(exit)))
+  const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
+  return {
+    name,
+    state: status.state,
+    target: site.target,
+    host: typeof meta.host === 'string' && meta.host ? meta.host : site.label,
+    command: typeof meta.command === 'string' ? meta.command : '',
+    startedAt: epochToIso(field(started)),
+    endedAt: epochToIso(field(ended)),
+    exitCode: exitCodeOf(status),
+    reason: field(reason),
+    logPath: site.logPath(name),
+    attempts: whole(field(attempts)) ?? 0,
+    queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
+    status,
+    createdAt,
+    kind: kind === 'manual' ? 'manual' : 'orch',
+  }
+}
+
+/** Every record in the host's output, newest first. */
+export function parseJobList(output: string, site: RecordSite): JobEntry[] {
+  const records: JobEntry[] = []
   for (const line of output.split('\n')) {
-    if (!line.startsWith('J\t')) continue
-    const f = line.split('\t', 12)
-    const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
-    if (!isJobName(name) || !isStateName(state)) continue
-    const metaStart = f.reduce((length, value) => length + value.length + 1, 0)
-    const meta = parseMeta(field(metaStart < line.length ? line.slice(metaStart) : undefined))
-    const status = statusOf(state, whole(field(exit)))
-    const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
-    records.push({
-      name,
-      state: status.state,
-      target: site.target,
-      host: typeof meta.host === 'string' && meta.host ? meta.host : site.label,
-      command: typeof meta.command === 'string' ? meta.command : '',
-      startedAt: epochToIso(field(started)),
-      endedAt: epochToIso(field(ended)),
-      exitCode: exitCodeOf(status),
-      reason: field(reason),
-      logPath: site.logPath(name),
-      attempts: whole(field(attempts)) ?? 0,
-      queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
-      status,
-      createdAt,
-      kind: kind === 'manual' ? 'manual' : 'orch',
-    })
+    const record = parseJobRecord(line, site)
+    if (record) records.push(record)
   }
   return records.sort(newestFirst)
+}
+
+/**
+ * Records parsed as the host's output arrives, so that parsing a long list overlaps the host
+ * producing it instead of following it.
+ */
+export class JobRecordStream {
+  readonly records: JobEntry[] = []
+  private partial = ''
+  // A chunk may end inside a multi-byte character (a command in any script).
+  private readonly decoder = new StringDecoder('utf8')
+
+  constructor(private readonly site: RecordSite) {}
+
+  push(chunk: Buffer): void {
+    const lines = (this.partial + this.decoder.write(chunk)).split('\n')
+    this.partial = lines.pop() ?? ''
+    for (const line of lines) this.add(line)
+  }
+
+  end(): JobEntry[] {
+    const rest = this.partial + this.decoder.end()
+    if (rest) this.add(rest)
+    this.partial = ''
+    return this.records
+  }
+
+  private add(line: string): void {
+    const record = parseJobRecord(line, this.site)
+    if (record) this.records.push(record)
+  }
 }
 
 /** ISO 8601 UTC times sort as plain strings; localeCompare would cost a third of a 100,000-job list. */

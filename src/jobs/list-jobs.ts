@@ -1,6 +1,6 @@
 import {OrchError} from '../output/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import {type JobEntry, type JobRecord, newestFirst, parseJobList} from './job-record.js'
+import {type JobEntry, type JobRecord, JobRecordStream, newestFirst} from './job-record.js'
 import type {JobSite} from './site.js'
 
 export type {JobEntry} from './job-record.js'
@@ -9,12 +9,17 @@ export type {JobEntry} from './job-record.js'
 export async function listJobs(sites: readonly JobSite[], options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
   const perSite = await Promise.all(
     sites.map(async (site) => {
-      const result = await site.run(controlScript('list'), options.unfinishedOnly ? ['unfinished'] : [])
-      if (result.code !== 0) {
-        const why = result.code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : result.stderr.trim().split('\n').at(-1) || `status ${result.code}`
+      const records = new JobRecordStream({target: site.target, label: site.host.label, logPath: (name) => site.logPath(name)})
+      const stderr: Buffer[] = []
+      const code = await site.stream(controlScript('list'), options.unfinishedOnly ? ['unfinished'] : [], {
+        onStdout: (chunk) => records.push(chunk),
+        onStderr: (chunk) => void stderr.push(chunk),
+      })
+      if (code !== 0) {
+        const why = code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : Buffer.concat(stderr).toString().trim().split('\n').at(-1) || `status ${code}`
         throw new OrchError('failure', `listing jobs on ${site.host.label} failed: ${why}`, 'check the host with ssh; nothing was changed')
       }
-      return parseJobList(result.stdout.toString(), {target: site.target, label: site.host.label, logPath: (name) => site.logPath(name)})
+      return records.end()
     }),
   )
   return perSite.flat().sort(newestFirst)
