@@ -195,6 +195,15 @@ function has(f,   line, r) { r = (getline line < f); close(f); return r >= 0 }
 function num(s) { return s ~ /^[0-9]+$/ }
 function valid(n) { return length(n) <= 64 && n ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ }
 function dash(s) { return s == "" || s == MISSING ? "-" : s }
+# The JSON member KEY of a meta.json line ("KEY":"..."), or "". A quote inside a JSON string is
+# always escaped, so an unescaped "KEY":" is the member itself, never text inside a value.
+function member(json, key) { return match(json, "\"" key "\":\"([^\"\\\\]|\\\\.)*\"") ? substr(json, RSTART, RLENGTH) : "" }
+# What a listing needs of meta.json (command, host, createdAt): records and the index stay small.
+function brief(json,   c, h, t) {
+  c = member(json, "command"); if (c == "") return json
+  h = member(json, "host"); t = member(json, "createdAt")
+  return "{" c (h == "" ? "" : "," h) (t == "" ? "" : "," t) "}"
+}
 function finished(state) { return state == "DONE" || state == "FAILED" || state == "STOPPED" }
 function emit(n, rec, state) {
   if (only_unfinished && finished(state)) return
@@ -220,7 +229,7 @@ function evaluate(n,   d, meta, ex, pid, started, ended, att, state, reason, kin
     return "J\t" n "\t" state "\t" ex "\t" reason "\t" started "\t" ended "\t" att "\t-\t-\t" kind "\t" dash(created) "\t" meta
   }
   kind = "orch"
-  if (meta == "") meta = "-"
+  if (meta == "") meta = "-"; else meta = brief(meta)
   ex = first(d "/exit"); pid = first(d "/pid"); started = first(d "/started"); ended = first(d "/ended")
   att = first(d "/attempts")
   token = first(d "/marker"); created = token; sub(/_.*/, "", created)
