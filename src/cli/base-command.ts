@@ -1,6 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {EXIT_CODES, OrchError, toOrchError, usageError} from '../output/errors.js'
+import {jsonDocument} from '../output/json.js'
 import type {ActionIo} from './actions/action.js'
 import {reportError} from './report-error.js'
 
@@ -19,6 +20,11 @@ export abstract class OrchCommand extends Command {
     if (this.jsonEnabled()) return
     const shown = text()
     process.stdout.write(shown.endsWith('\n') ? shown : `${shown}\n`)
+  }
+
+  /** One document, written as the fast paths write it (output/json.ts), so both paths print the same bytes. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${jsonDocument(json, process.stdout.isTTY === true)}\n`)
   }
 
   /** The output side an action (cli/actions) writes through. */

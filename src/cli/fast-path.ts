@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
 
+import {jsonDocument} from '../output/json.js'
 import type {Action} from './actions/action.js'
 import {writeLine} from './actions/action.js'
 import {reportError} from './report-error.js'
@@ -90,7 +91,7 @@ export async function tryFastCommand(argv: readonly string[]): Promise<boolean> 
       say: (text) => void (json || writeLine(process.stdout, text())),
       note: (text) => void writeLine(process.stderr, text),
     })
-    if (json && result !== undefined) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    if (json && result !== undefined) process.stdout.write(`${jsonDocument(result, process.stdout.isTTY === true)}\n`)
   } catch (error) {
     reportError(error)
   }

@@ -2,6 +2,7 @@ import {parseArgs} from 'node:util'
 
 import {loadConfig} from '../config/config.js'
 import {route} from '../routing/route.js'
+import {jsonDocument} from '../output/json.js'
 import {PROFILE_FLAG_SPECS} from './profile-flag-specs.js'
 import {reportError} from './report-error.js'
 import {profileFromFlags} from './routing-flags-parse.js'
@@ -43,7 +44,7 @@ export async function tryFastRoute(argv: readonly string[]): Promise<boolean> {
     const profile = profileFromFlags(parsed.values, parsed.positionals)
     const result = route(profile, loadConfig().thresholds)
     if (parsed.values.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      process.stdout.write(`${jsonDocument(result, process.stdout.isTTY === true)}\n`)
     } else {
       const {formatRoute} = await import('../output/format-route.js')
       process.stdout.write(`${formatRoute(result)}\n`)
