@@ -92,7 +92,7 @@ export async function tryFastCommand(argv: readonly string[]): Promise<boolean> 
     })
     if (json && result !== undefined) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   } catch (error) {
-    reportError(error)
+    reportError(error, {json})
   }
   return true
 }

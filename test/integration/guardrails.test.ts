@@ -1,5 +1,5 @@
 /**
- * Issue 5 — guardrails and scheduling, against the real loopback sshd and tmux of the job tests:
+ * Guardrails and scheduling, against the real loopback sshd and tmux of the job tests:
  * L2 retries with backoff, parallel slots with the QUEUED state, L4 notifications to an HTTP server
  * of the test's own, secrets kept out of every log, ps line and JSON, --stamp names, L3 rollback,
  * the run.log cap, retention (orch prune) with times set in the past, and orch cron against a fake
