@@ -58,7 +58,7 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   const reasons: Reason[] =
     request.where === 'auto'
       ? decision.reasons
-      : [{code: 'where-forced', message: `--where ${target} given${decision.target === target ? '' : ` (the rules say ${decision.target})`}`, inferred: false}]
+      : [{code: 'where-forced', message: `--where ${target} given${decision.target === target ? '' : `; the rules say ${decision.target}`}`, inferred: false}]
 
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})
