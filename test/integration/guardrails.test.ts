@@ -70,6 +70,8 @@ async function exited(name: string, on = world, timeoutMs = 30_000): Promise<voi
 
 /** Wait until the wrapper process itself is gone and, when it notifies, the notification is over ("notified"). */
 async function wrapperGone(name: string, on = world, timeoutMs = 40_000): Promise<void> {
+  // The wrapper writes its pid once tmux has started it, which may be after `orch run` returned.
+  await waitUntil(`${name}'s wrapper to start`, () => existsSync(join(jobDir(name, on), 'pid')), timeoutMs, 50)
   const pid = Number(readFileSync(join(jobDir(name, on), 'pid'), 'utf8'))
   await waitUntil(`${name}'s wrapper to exit`, () => !isAlive(pid), timeoutMs, 50)
   const notifies = /^notify=(slack|stdout)$/m.test(readFileSync(join(jobDir(name, on), 'options'), 'utf8'))
