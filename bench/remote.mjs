@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Speed of the remote job commands against plain OpenSSH (issue 3, "Speed"), side by side in one
+// Speed of the remote job commands against plain OpenSSH, side by side in one
 // run against a private loopback sshd (the sandbox the tests use):
 //
 // 1. `orch run NAME --where cloud -- sleep 0` (a new name each time) vs

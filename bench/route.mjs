@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Speed of `orch route`, which agents call many times a task (issue 2, "Speed").
+// Speed of `orch route`, which agents call many times a task.
 //
 // 1. Median wall time of `node bin/run.js route --json --runtime 15m` against `node -e 0`, measured
 //    side by side in one run: 3 warm-ups each, then N runs alternating between the two. Goal: the

@@ -9,7 +9,7 @@
 // Each trial runs both, interleaved, so load on the machine hits both alike: a first sync into an
 // empty directory, then a no-change re-sync. Medians over TRIALS (default 5; BENCH_TRIALS sets it).
 // For reference it also times the whole CLI: `orch run --sync -- true` and `orch run -- true`.
-// Goals (issue 6): first sync ≤ 1.5× rsync, no-change re-sync ≤ 2× rsync. Exit 1 when missed.
+// Goals: first sync ≤ 1.5× rsync, no-change re-sync ≤ 2× rsync. Exit 1 when missed.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'

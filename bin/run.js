@@ -12,6 +12,6 @@ if (!handled) {
   handled = await tryFastCommand(argv)
 }
 if (!handled) {
-  const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  const {runOclif} = await import('../dist/cli/oclif-main.js')
+  await runOclif(argv, import.meta.url)
 }

@@ -17,7 +17,8 @@ const need = [
   ['tmux', 'tmux'],
 ].filter(([bin]) => (bin.startsWith('/') ? !existsSync(bin) : spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0))
 if (need.length > 0) {
-  console.error(`the demo needs ${need.map(([, pkg]) => pkg).join(' and ')}: sudo apt-get install -y ${need.map(([, pkg]) => pkg).join(' ')}`)
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo '
+  console.error(`the demo needs ${need.map(([, pkg]) => pkg).join(' and ')}: ${sudo}apt-get install -y ${need.map(([, pkg]) => pkg).join(' ')}`)
   process.exit(1)
 }
 

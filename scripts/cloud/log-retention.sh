@@ -1,5 +1,6 @@
 #!/bin/sh
-# log-retention.sh — delete old orch job directories (SPEC §3 "Retention").
+# log-retention.sh — delete orch job directories older than the retention
+# (default 30 days; README, "Jobs" and `orch prune`).
 #
 # Run by cron on the host (see crontab-line.sh / bootstrap.sh); needs no Node.
 #

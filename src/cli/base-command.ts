@@ -3,11 +3,12 @@ import {Command, Errors, type Interfaces} from '@oclif/core'
 import {EXIT_CODES, OrchError, toOrchError, usageError} from '../output/errors.js'
 import {jsonDocument} from '../output/json.js'
 import type {ActionIo} from './actions/action.js'
-import {reportError} from './report-error.js'
+import {jsonRequested, reportError} from './report-error.js'
 
 /**
  * Shared behaviour of every orch command: `--json` (one document on stdout, nothing else), and
- * errors as one line on stderr with the exit status from the table in output/errors.ts.
+ * errors as one line on stderr with the exit status from the table in output/errors.ts (under
+ * --json, also as the error document on stdout).
  */
 export abstract class OrchCommand extends Command {
   static override enableJsonFlag = true
@@ -65,9 +66,11 @@ export abstract class OrchCommand extends Command {
       return
     }
     const orchError = isParseError(error)
-      ? new OrchError('usage', firstLine(error.message), `see orch ${this.id?.replaceAll(':', ' ') ?? ''} --help`.replace(/\s+--help/, ' --help'))
+      ? new OrchError('usage', parseErrorMessage(error), `see orch ${this.id?.replaceAll(':', ' ') ?? ''} --help`.replace(/\s+--help/, ' --help'))
       : toOrchError(error)
-    reportError(error, orchError)
+    // From the words, not from this.jsonEnabled(): a command without --json (logs, attach) refuses
+    // the flag, and that refusal is still asked for as JSON.
+    reportError(error, {json: jsonRequested(this.argv), mapped: orchError})
   }
 
   /** Exit with a status without throwing through oclif's error printer. */
@@ -87,8 +90,21 @@ export function argWords(parsed: {raw: Interfaces.ParserOutput['raw']}): string[
   return parsed.raw.flatMap((token) => (token.type === 'arg' ? [token.input] : []))
 }
 
-function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? text
+/** oclif's parse error in one line: "missing argument NAME" for a missing argument (oclif lists their descriptions too). */
+function parseErrorMessage(error: Error): string {
+  const missing = (error as {args?: Array<{name?: string}>}).args
+  if (Array.isArray(missing) && /^Missing \d+ required arg/.test(error.message)) {
+    const names = missing.map((arg) => arg.name?.toUpperCase()).filter(Boolean)
+    if (names.length > 0) return `missing argument${names.length === 1 ? '' : 's'} ${names.join(' ')}`
+  }
+  return firstLine(error.message)
+}
+
+/** The first line of oclif's message, joined with the next when it ends in a colon ("Missing 1 required arg:"). */
+export function firstLine(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim().replace(/\s+/g, ' ')).filter((line) => line !== '')
+  if (lines.length === 0) return text
+  return lines[0]!.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1]}` : lines[0]!
 }
 
 function isParseError(error: unknown): error is Error {

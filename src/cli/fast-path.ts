@@ -93,7 +93,7 @@ export async function tryFastCommand(argv: readonly string[]): Promise<boolean> 
     })
     if (json && result !== undefined) process.stdout.write(`${jsonDocument(result, process.stdout.isTTY === true)}\n`)
   } catch (error) {
-    reportError(error)
+    reportError(error, {json})
   }
   return true
 }

@@ -50,7 +50,7 @@ export async function tryFastRoute(argv: readonly string[]): Promise<boolean> {
       process.stdout.write(`${formatRoute(result)}\n`)
     }
   } catch (error) {
-    reportError(error)
+    reportError(error, {json: parsed.values.json === true})
   }
   return true
 }

@@ -4,7 +4,7 @@ import {validatePullPatterns} from '../jobs/pull-results.js'
 import {type SyncSource, resolveSyncSource} from '../jobs/sync-tree.js'
 import {usageError} from '../output/errors.js'
 
-/** `orch run` flags of issue 6: code up (--sync), results down later (--artifacts for orch pull). */
+/** `orch run` flags that move files: code up (--sync), results down later (--artifacts for orch pull). */
 export const syncFlags = {
   sync: Flags.string({
     description: 'mirror DIR (default: the git work tree here, else this directory) to the host first and run the job in the copy; changed files only',

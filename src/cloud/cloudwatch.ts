@@ -12,7 +12,7 @@
  *   - events in chronological order; one call may not span more than 24 hours;
  *   - event size: the API reference said 256 KB for years; since April 2025 it says 1 MB
  *     (AWS "What's new", 2025-04: CloudWatch Logs increases maximum log event size to 1 MB).
- *     We keep the issue's 256 KiB, counted like the batch size (message bytes + 26 ≤ 262,144,
+ *     orch keeps 256 KiB, counted like the batch size (message bytes + 26 ≤ 262,144,
  *     so messages of at most 262,118 bytes): valid under both the old and the new quota, so it also
  *     works in partitions or accounts where the larger limit has not arrived. It is one option
  *     (limits.maxEventBytes) to raise. Longer lines are split on UTF-8 character boundaries into

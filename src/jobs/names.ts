@@ -1,6 +1,6 @@
 import {usageError} from '../output/errors.js'
 
-/** SPEC §3: valid as a tmux session name and a directory name. */
+/** A job name is valid as a tmux session name and as a directory name. */
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 export const JOB_NAME_FORM = 'letters, digits, - and _, starting with a letter or digit, at most 64 characters (e.g. lros-backfill-20260216-1430)'
 
@@ -16,7 +16,7 @@ export function validateJobName(name: string): string {
   return name
 }
 
-/** `<name>-YYYYMMDD-HHMM` in local time, the SPEC's naming convention. */
+/** `<name>-YYYYMMDD-HHMM` in local time, the naming convention for job names (README, "Jobs"). */
 export function stampJobName(name: string, now: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0')
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}`

@@ -56,7 +56,9 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   const decision = route(request.profile, config.thresholds)
   const target = request.where === 'auto' ? decision.target : request.where
   const reasons: Reason[] =
-    request.where === 'auto' ? decision.reasons : [{code: target === 'cloud' ? 'default-cloud' : 'agent-local', message: `--where ${target} given`, inferred: false}]
+    request.where === 'auto'
+      ? decision.reasons
+      : [{code: 'where-forced', message: `--where ${target} given${decision.target === target ? '' : `; the rules say ${decision.target}`}`, inferred: false}]
 
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})

@@ -17,7 +17,7 @@ export interface JobSpec {
   artifacts?: string[]
 }
 
-/** What the wrapper does on the host around the command (SPEC §4). */
+/** What the wrapper does on the host around the command: the guardrails of `orch run` (README). */
 export interface Guardrails {
   /** L2: re-runs after a non-zero exit, waiting retryDelaySeconds × backoff^n between attempts. */
   retries: number

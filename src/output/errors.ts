@@ -18,6 +18,22 @@ export const EXIT_CODES = {
 
 export type ExitKind = keyof typeof EXIT_CODES
 
+/** The kinds an error can have: every exit kind but success. Under --json they are the error document's `code`. */
+export type ErrorCode = Exclude<ExitKind, 'ok'>
+
+/**
+ * What an error is under --json: one document on stdout (the one-line message still goes to stderr).
+ * All four fields are always present; `hint` is null when there is nothing more to say.
+ */
+export interface ErrorDocument {
+  error: {
+    code: ErrorCode
+    message: string
+    hint: string | null
+    exitCode: number
+  }
+}
+
 export const EXIT_CODE_DESCRIPTIONS: Record<ExitKind, string> = {
   ok: 'success',
   failure: 'the job or operation failed (orch logs -f and run --wait exit with the job\'s own status instead)',
@@ -33,11 +49,11 @@ export const EXIT_CODE_DESCRIPTIONS: Record<ExitKind, string> = {
 }
 
 export class OrchError extends Error {
-  readonly kind: ExitKind
+  readonly kind: ErrorCode
   /** What the user should do next; printed after the message. */
   readonly hint?: string
 
-  constructor(kind: ExitKind, message: string, hint?: string) {
+  constructor(kind: ErrorCode, message: string, hint?: string) {
     super(message)
     this.name = 'OrchError'
     this.kind = kind
@@ -51,6 +67,11 @@ export class OrchError extends Error {
   /** The one line written to stderr. */
   toLine(): string {
     return this.hint ? `${this.message} — ${this.hint}` : this.message
+  }
+
+  /** The --json error document (texts passed through `clean`, e.g. secret redaction). */
+  toDocument(clean: (text: string) => string = (text) => text): ErrorDocument {
+    return {error: {code: this.kind, message: clean(this.message), hint: this.hint ? clean(this.hint) : null, exitCode: this.exitCode}}
   }
 }
 

@@ -1,4 +1,4 @@
-/** SPEC §1 agent affinity: the default target where the rules leave the choice open. */
+/** Agent affinity: the default target where the rules leave the choice open. */
 export type Affinity = 'cloud' | 'local' | 'depends'
 
 const AFFINITY: Record<string, {affinity: Affinity; role: string}> = {}

@@ -53,7 +53,7 @@ export function resolveProfile(profile: JobProfile): ResolvedProfile {
 const because = (fact: {inferred: boolean; evidence?: string}) => (fact.inferred ? ` (inferred from the command: ${fact.evidence})` : '')
 
 /**
- * SPEC §1. Order: (1) any force_cloud → cloud; (2) every allow_local → local; (3) local agent
+ * The routing rules (README, "Routing"). Order: (1) any force_cloud → cloud; (2) every allow_local → local; (3) local agent
  * affinity → local; (4) otherwise cloud. The decision carries every reason that applied.
  */
 export function decide(profile: JobProfile, thresholds: Thresholds = DEFAULT_THRESHOLDS): Decision & {profile: ResolvedProfile} {

@@ -41,6 +41,8 @@ export type ReasonCode =
   | 'agent-unknown'
   | 'agent-overridden'
   | 'default-cloud'
+  /** `orch run --where cloud|local`: the user chose the target; the rules were not asked. */
+  | 'where-forced'
 
 export interface Decision {
   target: Target

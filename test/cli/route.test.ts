@@ -69,9 +69,19 @@ function json(result: Result): {target: string; reasons: Array<{code: string; me
   return parsed
 }
 
-/** One line on stderr, nothing on stdout, the given exit status. */
-function expectOneLineError(result: Result, code: number): string {
-  expect(result.stdout).toBe('')
+/**
+ * One line on stderr, the given exit status, and on stdout nothing — or, when the command line
+ * asked for --json, exactly the error document {error: {code, message, hint, exitCode}}.
+ */
+function expectOneLineError(result: Result, code: number, asJson = false): string {
+  if (asJson) {
+    const doc = JSON.parse(result.stdout) as {error: Record<string, unknown>}
+    expect(Object.keys(doc)).toEqual(['error'])
+    expect(Object.keys(doc.error).sort()).toEqual(['code', 'exitCode', 'hint', 'message'])
+    expect(doc.error.exitCode).toBe(code)
+  } else {
+    expect(result.stdout).toBe('')
+  }
   expect(result.code).toBe(code)
   expect(result.stderr.endsWith('\n')).toBe(true)
   const lines = result.stderr.slice(0, -1).split('\n')
@@ -166,7 +176,7 @@ describe('orch route: bad input exits 2 with one line on stderr', () => {
     {args: ['--memory', 'lots'], flag: '--memory', form: '512M, 12G, 8GB'},
     {args: ['--json', '--memory', 'lots'], flag: '--memory', form: '512M, 12G, 8GB'},
   ])('route $args', async ({args, flag, form}) => {
-    const line = expectOneLineError(await orch(['route', ...args]), 2)
+    const line = expectOneLineError(await orch(['route', ...args]), 2, args.includes('--json'))
     expect(line).toContain(flag)
     expect(line).toContain(form)
   })
@@ -179,14 +189,13 @@ describe('orch route: bad input exits 2 with one line on stderr', () => {
     [['--light=false'], '--light'],
     [['--json=yes'], '--json'],
   ])('route %j', async (args, flag) => {
-    const line = expectOneLineError(await orch(['route', ...args]), 2)
+    const line = expectOneLineError(await orch(['route', ...args]), 2, args.some((arg) => arg.startsWith('--json')))
     expect(line).toContain(flag)
   })
 
   it('an unknown command exits 2 as well', async () => {
-    const result = await orch(['rout', '--json'])
-    expect(result.stdout).toBe('')
-    expect(result.code).toBe(2)
+    expectOneLineError(await orch(['rout']), 2)
+    expect(expectOneLineError(await orch(['rout', '--json']), 2, true)).toContain('rout')
   })
 })
 
@@ -242,7 +251,7 @@ describe('orch route: configuration', () => {
   it('a malformed threshold in the file exits 3, naming the variable, the file and the accepted form', async () => {
     const file = write(join(work, 'scripts', 'cloud', '.env'), 'ORCH_CLOUD_MIN_RUNTIME=soon\n')
     for (const args of [lens15, ['route', '--runtime', '15m']]) {
-      const line = expectOneLineError(await orch(args), 3)
+      const line = expectOneLineError(await orch(args), 3, args.includes('--json'))
       expect(line).toContain('ORCH_CLOUD_MIN_RUNTIME')
       expect(line).toContain(file)
       expect(line).toContain('1h30m')
@@ -252,7 +261,7 @@ describe('orch route: configuration', () => {
   })
 
   it('a malformed threshold in the environment exits 3, naming the variable', async () => {
-    const line = expectOneLineError(await orch(lens15, {env: {ORCH_CLOUD_MEMORY: 'lots'}}), 3)
+    const line = expectOneLineError(await orch(lens15, {env: {ORCH_CLOUD_MEMORY: 'lots'}}), 3, true)
     expect(line).toContain('environment variable ORCH_CLOUD_MEMORY')
   })
 
@@ -266,8 +275,10 @@ describe('orch route: configuration', () => {
     const passphrase = 'correct-horse-battery-staple'
     write(join(work, 'scripts', 'cloud', '.env'), `ORCH_SLACK_WEBHOOK_URL=${webhook}\nORCH_SSH_PASSPHRASE=${passphrase}\nORCH_CLOUD_MEMORY=${passphrase}\n`)
     const result = await orch(lens15)
-    expectOneLineError(result, 3)
+    expectOneLineError(result, 3, true)
     expect(result.stderr).not.toContain('XXXXsecretXXXX')
+    expect(result.stdout).not.toContain('XXXXsecretXXXX')
+    expect(result.stdout).not.toContain(passphrase)
     write(join(work, 'scripts', 'cloud', '.env'), `ORCH_SLACK_WEBHOOK_URL=${webhook}\nORCH_SSH_PASSPHRASE=${passphrase}\n`)
     const ok = await orch(lens15)
     expect(ok.code).toBe(0)

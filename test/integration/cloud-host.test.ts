@@ -1,5 +1,5 @@
 /**
- * Issue 4 — the cloud host around the jobs, against the real loopback sshd and tmux of the job
+ * The cloud host around the jobs, against the real loopback sshd and tmux of the job
  * tests: `orch host autostop` and `orch host status` over a crontab of the test's own, the installed
  * autostop check run on that host with jobs present and absent (its shutdown command replaced by a
  * marker), wait-for-SSH against an sshd that starts late or never, CloudWatch shipping of a real

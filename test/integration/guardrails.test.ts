@@ -1,5 +1,5 @@
 /**
- * Issue 5 — guardrails and scheduling, against the real loopback sshd and tmux of the job tests:
+ * Guardrails and scheduling, against the real loopback sshd and tmux of the job tests:
  * L2 retries with backoff, parallel slots with the QUEUED state, L4 notifications to an HTTP server
  * of the test's own, secrets kept out of every log, ps line and JSON, --stamp names, L3 rollback,
  * the run.log cap, retention (orch prune) with times set in the past, and orch cron against a fake
@@ -70,6 +70,8 @@ async function exited(name: string, on = world, timeoutMs = 30_000): Promise<voi
 
 /** Wait until the wrapper process itself is gone and, when it notifies, the notification is over ("notified"). */
 async function wrapperGone(name: string, on = world, timeoutMs = 40_000): Promise<void> {
+  // The wrapper writes its pid once tmux has started it, which may be after `orch run` returned.
+  await waitUntil(`${name}'s wrapper to start`, () => existsSync(join(jobDir(name, on), 'pid')), timeoutMs, 50)
   const pid = Number(readFileSync(join(jobDir(name, on), 'pid'), 'utf8'))
   await waitUntil(`${name}'s wrapper to exit`, () => !isAlive(pid), timeoutMs, 50)
   const notifies = /^notify=(slack|stdout)$/m.test(readFileSync(join(jobDir(name, on), 'options'), 'utf8'))

@@ -61,7 +61,8 @@ describe('host keys', () => {
         expect(lines[0]).toContain(fingerprint)
         expect(lines[0]).toMatch(/unknown host key/)
         expect(lines[0]).toMatch(/--accept-new-host-key|ORCH_ACCEPT_NEW_HOST_KEY=1/)
-        expect(result.stdout).toBe('')
+        if (args.includes('--json')) expect(JSON.parse(result.stdout)).toMatchObject({error: {code: 'hostKey', exitCode: 7}})
+        else expect(result.stdout).toBe('')
       }
       expect(readFileSync(path, 'utf8')).toBe(text)
     }

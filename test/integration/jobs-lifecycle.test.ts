@@ -361,7 +361,8 @@ describe('connection errors', () => {
         const result = await world.orch(args)
         expect(result.code, args.join(' ')).toBe(6)
         expect(stderrLines(result), args.join(' ')).toEqual([expect.stringMatching(/^orch: connection refused by 127\.0\.0\.1:\d+ — /)])
-        expect(result.stdout).toBe('')
+        if (args.includes('--json')) expect(JSON.parse(result.stdout)).toMatchObject({error: {code: 'connection', exitCode: 6}})
+        else expect(result.stdout).toBe('')
       }
       const local = await world.orch(['run', 'while-refused', '--where', 'local', '--', 'echo here'])
       expect(local.code).toBe(0)

@@ -27,6 +27,7 @@ const REASON_CODES: readonly ReasonCode[] = [
   'agent-unknown',
   'agent-overridden',
   'default-cloud',
+  'where-forced',
 ]
 
 /** Every reason, of every decision made in this file, has exactly a stable code, a message and `inferred`. */
@@ -65,7 +66,7 @@ const FORCE_ROWS: Array<{row: string; add: JobProfile; code: ReasonCode}> = [
   {row: 'memory estimate unknown (explicit)', add: {memory: 'unknown'}, code: 'memory-unknown'},
 ]
 
-describe('SPEC §1 force_cloud: each condition alone sends the job to the cloud', () => {
+describe('routing rules, force_cloud: each condition alone sends the job to the cloud', () => {
   it('the neutral profile has no force_cloud reason (a plain default)', () => {
     expect(run(NEUTRAL)).toMatchObject({target: 'cloud'})
     expect(codes(NEUTRAL)).toEqual(['default-cloud'])
@@ -113,7 +114,7 @@ describe('SPEC §1 force_cloud: each condition alone sends the job to the cloud'
   })
 })
 
-describe('SPEC §1 allow_local: local only when all hold and nothing forces the cloud', () => {
+describe('routing rules, allow_local: local only when all hold and nothing forces the cloud', () => {
   it('runtime ≤ 3 min + UI-centric + lightweight check → local with all three reasons', () => {
     const decision = run(LOCAL)
     expect(decision.target).toBe('local')
@@ -152,7 +153,7 @@ describe('SPEC §1 allow_local: local only when all hold and nothing forces the 
   })
 })
 
-describe('SPEC §1 order of decision', () => {
+describe('routing rules, order of decision', () => {
   it.each(FORCE_ROWS)('(1) force_cloud beats allow_local: $row', ({add, code}) => {
     const decision = run({...LOCAL, ...add})
     expect(decision.target).toBe('cloud')
@@ -191,7 +192,7 @@ describe('SPEC §1 order of decision', () => {
   })
 })
 
-describe('SPEC §1 agent affinity', () => {
+describe('routing rules, agent affinity', () => {
   const CLOUD_AGENTS = ['Builder', 'Artisan', 'Forge', 'Anvil', 'Analyst', 'Schema', 'Tuner', 'Scout', 'Sentinel', 'Probe', 'Radar', 'Voyager', 'Stream', 'Bolt']
   const LOCAL_AGENTS = ['Lens', 'Judge', 'Cipher', 'CEO', 'Magi', 'Bridge', 'Canvas', 'Scribe', 'Quill']
   const spellings = (name: string) => [name, name.toLowerCase(), name.toUpperCase(), `  ${name} `]
@@ -251,7 +252,7 @@ describe('SPEC §1 agent affinity', () => {
   })
 })
 
-describe('SPEC §1 implied-small memory', () => {
+describe('routing rules, implied-small memory', () => {
   it('memory not given forces the cloud, even with a cloud or unknown agent', () => {
     expect(codes({runtimeMs: 5 * MIN})).toContain('memory-unknown')
     expect(codes({runtimeMs: 5 * MIN, agent: 'Builder'})).toContain('memory-unknown')
@@ -287,7 +288,7 @@ describe('SPEC §1 implied-small memory', () => {
   })
 })
 
-describe('SPEC §1 configurable thresholds', () => {
+describe('routing rules, configurable thresholds', () => {
   const t = (over: Partial<Thresholds>): Thresholds => ({...DEFAULT_THRESHOLDS, ...over})
 
   it('defaults are 3 min, 10 min and 8 GB', () => {
@@ -319,7 +320,7 @@ describe('SPEC §1 configurable thresholds', () => {
   })
 })
 
-describe('SPEC §1 inference from the command text', () => {
+describe('routing rules, inference from the command text', () => {
   const words = (text: string) => text.split(' ')
   const inferredReason = (command: string, code: ReasonCode, extra: JobProfile = NEUTRAL) => reason({...extra, command: words(command)}, code)
 

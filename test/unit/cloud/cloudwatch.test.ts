@@ -140,7 +140,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('limits', () => {
-  it('follows the issue: 10,000 events, 1,048,576 bytes (+26 per event), 256 KiB per event, 24 h', () => {
+  it('PutLogEvents limits: 10,000 events, 1,048,576 bytes (+26 per event), 256 KiB per event, 24 h', () => {
     expect(PUT_LOG_EVENTS_LIMITS).toEqual({
       maxEventsPerBatch: 10_000,
       maxBatchBytes: 1_048_576,
