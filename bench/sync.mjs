@@ -4,7 +4,7 @@
 //
 //   rsync:  rsync -a --delete -e 'ssh <sandbox args>' SRC/ user@127.0.0.1:DST/   (a process)
 //   orch:   a fresh node process that opens its SSH connection and runs the sync exactly as
-//           `orch run --sync` does (dist/jobs/sync-tree.js), without creating the job
+//           `orch run --sync` does (dist/sync/sync.js), without creating the job
 //
 // Each trial runs both, interleaved, so load on the machine hits both alike: a first sync into an
 // empty directory, then a no-change re-sync. Medians over TRIALS (default 5; BENCH_TRIALS sets it).
@@ -20,7 +20,7 @@ import {fileURLToPath} from 'node:url'
 // ORCH_IT_ROOT may name a copy of bin/, dist/, package.json and the manifest (as for the tests).
 const root = process.env.ORCH_IT_ROOT || fileURLToPath(new URL('..', import.meta.url))
 const dist = (path) => join(root, 'dist', path)
-for (const built of ['jobs/sync-tree.js', 'jobs/sh/sync.sh', 'testing/sandbox-sshd.js']) {
+for (const built of ['sync/sync.js', 'jobs/sh/sync.sh', 'testing/sandbox-sshd.js']) {
   if (!existsSync(dist(built))) {
     console.error(`dist/${built} is missing: run \`npm run build\` first`)
     process.exit(2)
@@ -84,7 +84,8 @@ try {
     const [dist, src, remote] = process.argv.slice(1)
     const {SshHost} = await import(dist + '/hosts/ssh-host.js')
     const {JobSite} = await import(dist + '/jobs/site.js')
-    const {resolveSyncSource, syncTree} = await import(dist + '/jobs/sync-tree.js')
+    const {resolveSyncSource} = await import(dist + '/sync/source.js')
+    const {syncTree} = await import(dist + '/sync/sync.js')
     const e = process.env
     const host = new SshHost({host: e.ORCH_HOST, port: Number(e.ORCH_PORT), user: e.ORCH_USER, keyPath: e.ORCH_SSH_KEY, knownHostsPath: e.ORCH_KNOWN_HOSTS, acceptNewHostKey: false})
     const site = new JobSite(host, e.ORCH_LOG_ROOT, e.ORCH_TMUX_SOCKET)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {validatePullPatterns} from '../jobs/pull-results.js'
-import {type SyncSource, resolveSyncSource} from '../jobs/sync-tree.js'
+import {type SyncSource, resolveSyncSource} from '../sync/source.js'
 import {usageError} from '../output/errors.js'
 
 /** `orch run` flags that move files: code up (--sync), results down later (--artifacts for orch pull). */

@@ -8,7 +8,8 @@ import {type JobSpec, commandText, createJob} from './start-job.js'
 import {type JobSite} from './site.js'
 import {siteFor} from './sites.js'
 import type {JobStateName} from './state.js'
-import type {SyncReport, SyncSource} from './sync-tree.js'
+import type {SyncSource} from '../sync/source.js'
+import type {SyncReport} from '../sync/sync.js'
 
 export interface RunRequest {
   spec: JobSpec
@@ -63,8 +64,8 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})
   try {
-    // Loaded only for --sync: the tar writer and ignore rules cost every other run start-up time.
-    const synced = request.sync ? await (await import('./sync-tree.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
+    // Loaded only for --sync: tar-stream and the ignore rules would cost every other run start-up time.
+    const synced = request.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
     const req = synced ? {...request, spec: synced.spec} : request
     const outcome = target === 'local' ? await runLocal(site, req, reasons, ui) : await runCloud(config, site, req, reasons, ui)
     return synced?.report ? {...outcome, sync: synced.report} : outcome

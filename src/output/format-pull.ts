@@ -1,7 +1,8 @@
 import bytes from 'bytes'
 import {relative} from 'node:path'
 
-import type {DiffReport, PullReport} from '../jobs/pull-results.js'
+import type {DiffReport} from '../jobs/pull-diff.js'
+import type {PullReport} from '../jobs/pull-results.js'
 
 const size = (n: number) => bytes(n, {unitSeparator: ' '}) ?? `${n} B`
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`

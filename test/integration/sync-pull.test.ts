@@ -310,7 +310,8 @@ describe('the host side without GNU find and cp', () => {
   it('lists with find -exec + stat, and places with rm + tar, when -printf and cp -l are missing', {timeout: 60_000}, async () => {
     const {LocalHost} = await import('../../src/hosts/local-host.js')
     const {JobSite} = await import('../../src/jobs/site.js')
-    const {resolveSyncSource, syncTree} = await import('../../src/jobs/sync-tree.js')
+    const {resolveSyncSource} = await import('../../src/sync/source.js')
+    const {syncTree} = await import('../../src/sync/sync.js')
     const fake = join(world.tmp, 'fakebin')
     mkdirSync(fake, {recursive: true})
     const refusals = join(world.tmp, 'fake-refusals')

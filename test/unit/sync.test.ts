@@ -1,20 +1,23 @@
 /**
- * The pure parts of `orch run --sync` and `orch pull`: the tar writer (checked by GNU tar), the tar
- * reader (fed by GNU tar, ustar, gnu and pax formats), the safe extractor (hostile entries),
- * .orchignore patterns, the sync plan, and the optional --sync value.
+ * The pure parts of `orch run --sync` and `orch pull`: the tar stream sync sends (checked by GNU
+ * tar), reading tar streams (fed by GNU tar, ustar, gnu and pax formats), the safe extractor
+ * (hostile entries), .orchignore patterns, the sync plan, and the optional --sync value.
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, chmodSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {pack} from 'tar-stream'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {withOptionalSyncValue} from '../../src/cli/sync-flags.js'
-import {IgnoreRules} from '../../src/jobs/ignore-rules.js'
 import {RefusedEntry, SafeExtractor, validatePullPatterns} from '../../src/jobs/pull-results.js'
-import {type LocalEntry, type RemoteEntry, isSafeRelativePath, parseManifest, planSync} from '../../src/jobs/sync-tree.js'
-import {END_OF_ARCHIVE, type TarEntry, TarFormatError, type TarHeader, TarReader, padding, tarHeader} from '../../src/jobs/tar.js'
+import {type TarEntry, TarFormatError, tarReader} from '../../src/jobs/tar-entries.js'
 import {OrchError} from '../../src/output/errors.js'
+import {type LocalEntry, type RemoteEntry, isSafeRelativePath, parseManifest} from '../../src/sync/listing.js'
+import {type SyncPlan, planSync} from '../../src/sync/plan.js'
+import {OrchIgnore} from '../../src/sync/source.js'
+import {tarStream} from '../../src/sync/transfer.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'orch-unit-sync-'))
 afterAll(() => rmSync(scratch, {recursive: true, force: true}))
@@ -27,69 +30,123 @@ const freshDir = () => {
 
 const NAMES = ['a file with spaces.txt', `quote's "double".txt`, 'new\nline.txt', 'ünïcødé-日本語.txt', `${'d'.repeat(70)}/${'e'.repeat(70)}/long-${'f'.repeat(90)}.txt`, 'tab\there', '-leading-dash', 'back\\slash']
 
-function archive(entries: Array<TarHeader & {data?: Buffer}>): Buffer {
-  const parts: Buffer[] = []
+interface TestEntry {
+  path: string
+  kind: 'file' | 'directory' | 'symlink'
+  mode: number
+  mtime: number
+  data?: Buffer
+  linkname?: string
+}
+
+/** An archive as another tar writer (tar-stream itself) would make it. */
+async function archive(entries: TestEntry[]): Promise<Buffer> {
+  const writer = pack()
   for (const entry of entries) {
-    const data = entry.data ?? Buffer.alloc(0)
-    parts.push(tarHeader({...entry, size: entry.kind === 'file' ? data.length : undefined}))
-    if (entry.kind === 'file') parts.push(data, padding(data.length))
+    const header = {name: entry.path, type: entry.kind, mode: entry.mode, mtime: new Date(entry.mtime * 1000), ...(entry.linkname ? {linkname: entry.linkname} : {})}
+    if (entry.kind === 'file') writer.entry(header, entry.data ?? Buffer.alloc(0))
+    else writer.entry(header)
   }
-  parts.push(END_OF_ARCHIVE)
-  return Buffer.concat(parts)
+  writer.finalize()
+  const chunks: Buffer[] = []
+  for await (const chunk of writer as AsyncIterable<Buffer>) chunks.push(chunk)
+  return Buffer.concat(chunks)
 }
 
 async function readAll(buffer: Buffer, chunkSize = 777): Promise<Array<TarEntry & {data: Buffer}>> {
   const out: Array<TarEntry & {data: Buffer}> = []
-  const reader = new TarReader((entry) => {
+  const reader = await tarReader((entry) => {
     const record = {...entry, data: Buffer.alloc(0)}
     out.push(record)
     const chunks: Buffer[] = []
     return {write: (chunk) => void chunks.push(chunk), end: () => void (record.data = Buffer.concat(chunks))}
   })
   for (let i = 0; i < buffer.length; i += chunkSize) await reader.push(buffer.subarray(i, i + chunkSize))
-  reader.end()
+  await reader.end()
   return out
 }
 
-describe('tar writer', () => {
-  it('writes what GNU tar extracts byte for byte: odd names, long names, modes, mtimes, symlinks', () => {
-    const dir = freshDir()
+/** What `orch run --sync` sends for `plan`, without its "tar\n" line. */
+async function syncArchive(root: string, plan: SyncPlan): Promise<{tar: Buffer; failure: {error?: Error}}> {
+  const failure: {error?: Error} = {}
+  const chunks: Buffer[] = []
+  for await (const chunk of tarStream(root, plan, failure)) chunks.push(chunk)
+  const all = Buffer.concat(chunks)
+  expect(all.subarray(0, 4).toString()).toBe('tar\n')
+  return {tar: all.subarray(4), failure}
+}
+
+const planOf = (send: LocalEntry[], extra: Partial<SyncPlan> = {}): SyncPlan => ({send, remove: [], rmdirs: [], managed: send.map((e) => e.path), deleted: 0, noop: false, ...extra})
+
+describe('the tar stream of a sync', () => {
+  it('is what GNU tar extracts byte for byte: odd names, long names, modes, mtimes, symlinks, control lists', async () => {
+    const root = freshDir()
     const mtime = 1_700_000_123
-    const entries: Array<TarHeader & {data?: Buffer}> = NAMES.map((path, i) => ({path, kind: 'file', mode: i % 2 ? 0o755 : 0o644, mtime, data: Buffer.from(`content ${i}\n${'x'.repeat(i * 300)}`)}))
-    entries.push({path: 'empty-dir', kind: 'directory', mode: 0o750, mtime})
-    entries.push({path: 'link', kind: 'symlink', mode: 0o777, mtime, linkname: 'a file with spaces.txt'})
-    entries.push({path: 'long-link', kind: 'symlink', mode: 0o777, mtime, linkname: `../${'t'.repeat(150)}/ü`})
-    entries.push({path: 'empty-file', kind: 'file', mode: 0o600, mtime, data: Buffer.alloc(0)})
-    entries.push({path: 'exactly-512', kind: 'file', mode: 0o644, mtime, data: Buffer.alloc(512, 1)})
-    execFileSync('tar', ['-xpf', '-', '-C', dir], {input: archive(entries), env: {...process.env, LC_ALL: 'C'}})
-    for (const entry of entries) {
-      const path = join(dir, entry.path)
+    const send: LocalEntry[] = []
+    const contents = new Map<string, Buffer>()
+    const addFile = (path: string, data: Buffer, mode: number) => {
+      mkdirSync(join(root, path, '..'), {recursive: true})
+      writeFileSync(join(root, path), data)
+      chmodSync(join(root, path), mode)
+      utimesSync(join(root, path), mtime, mtime)
+      contents.set(path, data)
+      send.push({path, kind: 'f', size: data.length, mode, mtime})
+    }
+    NAMES.forEach((path, i) => addFile(path, Buffer.from(`content ${i}\n${'x'.repeat(i * 300)}`), i % 2 ? 0o755 : 0o644))
+    addFile('empty-file', Buffer.alloc(0), 0o600)
+    addFile('exactly-512', Buffer.alloc(512, 1), 0o644)
+    // Above the size streamed in chunks rather than read whole.
+    addFile('big.bin', Buffer.alloc(3 * 1024 * 1024 + 7, 3), 0o640)
+    mkdirSync(join(root, 'empty-dir'))
+    send.push({path: 'empty-dir', kind: 'd', size: 0, mode: 0o750, mtime})
+    send.push({path: 'link', kind: 'l', size: 0, mode: 0o777, mtime, target: 'a file with spaces.txt'})
+    send.push({path: 'long-link', kind: 'l', size: 0, mode: 0o777, mtime, target: `../${'t'.repeat(150)}/ü`})
+    const {tar, failure} = await syncArchive(root, planOf(send, {remove: ['gone'], rmdirs: ['old/deeper', 'old']}))
+    expect(failure.error).toBeUndefined()
+    const dir = freshDir()
+    execFileSync('tar', ['-xpf', '-', '-C', dir], {input: tar, env: {...process.env, LC_ALL: 'C'}, maxBuffer: 1 << 26})
+    for (const entry of send) {
+      const path = join(dir, 'tree', entry.path)
       const info = lstatSync(path)
-      if (entry.kind === 'file') {
-        expect(readFileSync(path)).toEqual(entry.data)
+      if (entry.kind === 'f') {
+        expect(readFileSync(path)).toEqual(contents.get(entry.path))
         expect(info.mode & 0o777).toBe(entry.mode)
         expect(Math.floor(info.mtimeMs / 1000)).toBe(mtime)
-      } else if (entry.kind === 'symlink') expect(readlinkSync(path)).toBe(entry.linkname)
-      else expect(info.isDirectory()).toBe(true)
+      } else if (entry.kind === 'l') expect(readlinkSync(path)).toBe(entry.target)
+      else expect(statSync(path).isDirectory()).toBe(true)
     }
+    expect(readFileSync(join(dir, 'ctl/remove'), 'utf8')).toBe('./gone\0')
+    expect(readFileSync(join(dir, 'ctl/rmdirs'), 'utf8')).toBe('./old/deeper\0./old\0')
+    expect(readFileSync(join(dir, 'ctl/managed'), 'utf8').split('\0').filter(Boolean)).toEqual(send.map((e) => e.path))
+    expect(readFileSync(join(dir, 'ctl/complete'), 'utf8')).toBe('ok\n')
   })
 
-  it('puts a name of exactly 100 bytes in the ustar field and 101 bytes in a pax header', () => {
-    expect(tarHeader({path: 'n'.repeat(100), kind: 'file', mode: 0o644, mtime: 0, size: 0}).length).toBe(512)
-    expect(tarHeader({path: 'n'.repeat(101), kind: 'file', mode: 0o644, mtime: 0, size: 0}).length).toBe(512 * 3)
+  it('ends without ctl/complete when a local file cannot be read, and says which', async () => {
+    const root = freshDir()
+    writeFileSync(join(root, 'ok.txt'), 'fine')
+    const send: LocalEntry[] = [
+      {path: 'ok.txt', kind: 'f', size: 4, mode: 0o644, mtime: 1},
+      {path: 'vanished.txt', kind: 'f', size: 10, mode: 0o644, mtime: 1},
+    ]
+    const {tar, failure} = await syncArchive(root, planOf(send))
+    expect(failure.error?.message).toContain('vanished.txt')
+    // Cut where the failure came: the host's tar fails or finds no ctl/complete, and changes nothing.
+    expect(tar.includes('ctl/managed')).toBe(true)
+    expect(tar.includes('ctl/complete')).toBe(false)
   })
 })
 
-describe('tar reader', () => {
-  it('reads its own output in any chunking', async () => {
-    const entries: Array<TarHeader & {data?: Buffer}> = NAMES.map((path, i) => ({path, kind: 'file', mode: 0o640, mtime: 42, data: Buffer.alloc(i * 100 + 1, i)}))
+describe('reading tar streams', () => {
+  it('reads another writer\'s output in any chunking', async () => {
+    const entries: TestEntry[] = NAMES.map((path, i) => ({path, kind: 'file', mode: 0o640, mtime: 42, data: Buffer.alloc(i * 100 + 1, i)}))
     entries.push({path: 'dir', kind: 'directory', mode: 0o755, mtime: 42}, {path: 'l', kind: 'symlink', mode: 0o777, mtime: 42, linkname: 'y'.repeat(130)})
-    const buffer = archive(entries)
+    const buffer = await archive(entries)
     for (const size of [1, 100, 512, 513, 65536]) {
       const read = await readAll(buffer, size)
       expect(read.map((e) => e.path.replace(/\/$/, ''))).toEqual(entries.map((e) => e.path))
       expect(read.filter((e) => e.type === 'file').map((e) => e.data)).toEqual(entries.filter((e) => e.kind === 'file').map((e) => e.data))
       expect(read.find((e) => e.type === 'symlink')?.linkname).toBe('y'.repeat(130))
+      expect(read.find((e) => e.path === 'dir')).toMatchObject({type: 'directory', mode: 0o755, mtime: 42})
     }
   })
 
@@ -111,7 +168,7 @@ describe('tar reader', () => {
   })
 
   it('refuses a corrupt header and a truncated stream', async () => {
-    const good = archive([{path: 'x', kind: 'file', mode: 0o644, mtime: 0, data: Buffer.from('hello')}])
+    const good = await archive([{path: 'x', kind: 'file', mode: 0o644, mtime: 0, data: Buffer.from('hello')}])
     const bad = Buffer.from(good)
     bad[10] = bad[10]! ^ 0xff
     await expect(readAll(bad)).rejects.toBeInstanceOf(TarFormatError)
@@ -120,15 +177,15 @@ describe('tar reader', () => {
 })
 
 describe('safe extraction (orch pull)', () => {
-  async function extract(entries: Array<TarHeader & {data?: Buffer}>, root: string): Promise<SafeExtractor> {
+  async function extract(entries: TestEntry[], root: string): Promise<SafeExtractor> {
     const extractor = new SafeExtractor(root, 'files')
-    const reader = new TarReader((entry) => extractor.onEntry(entry))
-    await reader.push(archive(entries))
-    reader.end()
+    const reader = await tarReader((entry) => extractor.onEntry(entry))
+    await reader.push(await archive(entries))
+    await reader.end()
     await extractor.finish()
     return extractor
   }
-  const file = (path: string, text = 'x'): TarHeader & {data: Buffer} => ({path, kind: 'file', mode: 0o644, mtime: 1, data: Buffer.from(text)})
+  const file = (path: string, text = 'x'): TestEntry => ({path, kind: 'file', mode: 0o644, mtime: 1, data: Buffer.from(text)})
 
   it('writes ordinary entries under root/prefix with their modes', async () => {
     const root = join(freshDir(), 'out')
@@ -144,14 +201,14 @@ describe('safe extraction (orch pull)', () => {
     ['an absolute path', [file('/etc/evil')]],
     ['..', [file('../evil')]],
     ['.. in the middle', [file('a/../../evil')]],
-    ['a symlink to an absolute path', [{path: 'l', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '/etc'} as TarHeader]],
-    ['a symlink climbing out', [{path: 'a/l', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '../../..'} as TarHeader]],
-    ['a write through a symlink made earlier', [{path: 'd', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '.'} as TarHeader, file('d/x')]],
+    ['a symlink to an absolute path', [{path: 'l', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '/etc'} as TestEntry]],
+    ['a symlink climbing out', [{path: 'a/l', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '../../..'} as TestEntry]],
+    ['a write through a symlink made earlier', [{path: 'd', kind: 'symlink', mode: 0o777, mtime: 1, linkname: '.'} as TestEntry, file('d/x')]],
   ])('refuses %s and writes nothing outside root', async (_what, entries) => {
     const base = freshDir()
     const root = join(base, 'out')
     mkdirSync(root)
-    await expect(extract(entries as Array<TarHeader & {data?: Buffer}>, root)).rejects.toBeInstanceOf(RefusedEntry)
+    await expect(extract(entries as TestEntry[], root)).rejects.toBeInstanceOf(RefusedEntry)
     expect(existsSync(join(root, 'files/x'))).toBe(false)
     expect(readdirSync(base)).toEqual(['out'])
     expect(existsSync('/etc/evil')).toBe(false)
@@ -185,7 +242,10 @@ describe('safe extraction (orch pull)', () => {
 })
 
 describe('.orchignore', () => {
-  const rules = new IgnoreRules(['# comment', '*.log', '!keep.log', 'build/', '/top-only', 'docs/**/*.tmp', 'data/raw', '\\#hash', 'a?c', '[xy]z', ''].join('\n'))
+  let rules: OrchIgnore
+  beforeAll(async () => {
+    rules = await OrchIgnore.parse(['# comment', '*.log', '!keep.log', 'build/', '/top-only', 'docs/**/*.tmp', 'data/raw', '\\#hash', 'a?c', '[xy]z', ''].join('\n'))
+  })
   it.each([
     ['x.log', false, true],
     ['deep/x.log', false, true],
@@ -205,7 +265,7 @@ describe('.orchignore', () => {
     ['xz', false, true],
     ['src/main.ts', false, false],
   ])('%s (dir: %s) ignored: %s', (path, isDir, ignored) => {
-    expect(rules.matches(path, isDir)).toBe(ignored)
+    expect(rules.ignores(path, isDir)).toBe(ignored)
   })
   it('ignores everything inside an ignored directory', () => {
     expect(rules.ignores('build/keep.log', false)).toBe(true)
