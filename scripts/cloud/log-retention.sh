@@ -96,6 +96,7 @@ done
 [ "$days" -ge 1 ] 2>/dev/null || die_usage "--older-than-days must be at least 1, got '$days'"
 
 # >>> job library: generated from src/jobs/sh/job-lib.sh by scripts/assemble-host-tools.mjs; do not edit >>>
+# shellcheck shell=sh disable=SC2154 # $root and $sock are set by the script that carries this library
 # orch's host-side definition of a job: the one place that says what a job directory is, what
 # state it is in and whether its wrapper lives. Every control script orch sends (after the
 # prelude) and every standalone host tool in scripts/cloud/ (inlined there by

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # Install orch's host tools into <orch dir>/bin, so cron can run them without orch.
 # $1 = orch's directory on the host (may start with ~); then pairs of (file name, byte count) whose
 # bytes arrive on stdin in that order. Prints the bin directory. Each file is written beside its

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # $1 name, $2 a count to record as shipped to CloudWatch ('' = record nothing). Prints four lines:
 # meta.json, started (epoch seconds), exit status ('' while unfinished, "vanished" for a job that
 # ended without one), events already shipped. Exit EX_UNKNOWN_JOB: unknown job.

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # orch pull: send a job's results as a tar stream (or its uncommitted git changes as a patch).
 # $1 name, $2 what:
 #   log    the job's log directory, without its secrets (env.sh, notify.url)

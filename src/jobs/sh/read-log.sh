@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # Print a job's log from a byte offset. $1 name, $2 offset, $3 last N lines ('' = all), $4 since
 # seconds ('' = all), $5 follow (1 = keep printing until the job ends), $6 held (1 = the client
 # holds this script's stdin open while it reads, so EOF there means it has gone).

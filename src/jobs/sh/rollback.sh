@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # L3 rollback. $1 name, $2 plan|apply. 'plan' prints what a reset to the job's starting commit
 # would discard; 'apply' runs git reset --hard to it in the job's work tree.
 # Output (plan): 'root <dir>', 'commit <sha>', then 'C <oneline>' per commit after it and

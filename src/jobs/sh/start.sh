@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # Create the job directory atomically (mkdir is the lock two racing runs contend for), write the
 # command and secrets from stdin, then start the tmux session.
 # $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON bytes, $6 cwd, $7 mode

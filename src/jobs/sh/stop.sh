@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # $1 name, $2 grace seconds. Mark the job stopped, TERM its process group (the wrapper survives and
 # records the status), KILL after the grace period, then make sure the log ends with its status.
 # Prints 'already <state> <code|->' for a finished job (its own state: a vanished job stays FAILED,

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # orch run --sync: bring a directory on this host up to date with the client's tree, in ONE exec.
 # $1 job name, $2 replace (0|1), $3 the directory (may start with ~; relative = under $HOME),
 # $4… directories not to list (ignored on the client), relative to it, glob characters escaped.

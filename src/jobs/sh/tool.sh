@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # Run one of orch's host tools (scripts/cloud/*.sh) with the site's log root and tmux socket in its
 # environment. $1 = the tool's text, $2 = extra environment as NAME=value lines, the rest = its arguments.
 tool=$1 extra=$2
