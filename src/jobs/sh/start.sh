@@ -24,8 +24,18 @@ over() {
 mark_started "$name"
 unmark() { rm -f "$root/.orch-active/$name.$marker_token"; }
 old=
-if ! mkdir "$dir" 2> /dev/null; then
-  [ -d "$dir" ] || { unmark; echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
+# A racing replacer moves the finished directory aside and makes a new one at once: a mkdir that
+# fails while nothing is at the name is that moment, so it is tried again before calling the root
+# unwritable.
+made=0 tries=0
+while :; do
+  if mkdir "$dir" 2> /dev/null; then made=1; break; fi
+  [ -d "$dir" ] && break
+  tries=$((tries + 1))
+  [ "$tries" -lt 20 ] || { unmark; echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
+  sleep 0.05
+done
+if [ "$made" = 0 ]; then
   over || { unmark; echo "$dir"; exit "$EX_IN_USE"; }
   [ "$replace" = 1 ] || { unmark; echo "$dir"; exit "$EX_EXISTS"; }
   # Racing replacers: only the lock holder moves the old directory aside, after checking again that
