@@ -28,7 +28,7 @@ const HEAVY = [
   {name: '@oclif/core', pattern: /[/\\]@oclif[/\\]core[/\\]/},
 ]
 
-if (!existsSync(join(ROOT, 'dist', 'cli', 'fast-route.js'))) {
+if (!existsSync(join(ROOT, 'dist', 'cli', 'dispatch.js'))) {
   console.error('bench/route: dist/ is missing; run `npm run build` first (npm run bench does)')
   process.exit(1)
 }

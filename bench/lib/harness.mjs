@@ -77,7 +77,7 @@ export function timed(file, args, {env, cwd = ROOT, stdout = 'collect'} = {}) {
   })
 }
 
-export const distReady = () => existsSync(join(ROOT, 'dist', 'cli', 'fast-route.js')) && existsSync(join(ROOT, 'dist', 'jobs', 'sh', 'list.sh')) && existsSync(join(ROOT, 'oclif.manifest.json'))
+export const distReady = () => existsSync(join(ROOT, 'dist', 'cli', 'dispatch.js')) && existsSync(join(ROOT, 'dist', 'jobs', 'sh', 'list.sh')) && existsSync(join(ROOT, 'oclif.manifest.json'))
 
 /** Like timed(), but a non-zero status is an error; retried while dist/ is being rebuilt. */
 export async function mustRun(label, file, args, options) {

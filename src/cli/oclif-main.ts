@@ -1,7 +1,6 @@
 import {Errors, flush, handle, run} from '@oclif/core'
 
 import {OrchError, toOrchError} from '../output/errors.js'
-import {firstLine} from './base-command.js'
 import {jsonRequested, reportError} from './report-error.js'
 
 /**
@@ -27,4 +26,11 @@ export async function runOclif(argv: string[], dir: string): Promise<void> {
         : toOrchError(error)
     reportError(error, {json: jsonRequested(argv), mapped})
   }
+}
+
+/** The first line of oclif's message, joined with the next when it ends in a colon. */
+function firstLine(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim().replace(/\s+/g, ' ')).filter((line) => line !== '')
+  if (lines.length === 0) return text
+  return lines[0]!.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1]}` : lines[0]!
 }

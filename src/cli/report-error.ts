@@ -5,6 +5,8 @@ import {endQuietly, isClosedStdoutError} from '../output/stdout.js'
 export interface ReportOptions {
   /** --json was asked for: the error is also one JSON document on stdout. */
   json?: boolean
+  /** The command line, when --json is to be read from its words (see jsonRequested). */
+  argv?: readonly string[]
   /** Overrides the default mapping (e.g. oclif's parse errors as usage errors). */
   mapped?: OrchError
 }
@@ -18,7 +20,7 @@ export function reportError(error: unknown, options: ReportOptions = {}): void {
   // A write that failed because the reader left (| head) is the end of output, not a failure.
   if (isClosedStdoutError(error)) endQuietly()
   process.stderr.write(`orch: ${redactSecrets(mapped.toLine())}\n`)
-  if (options.json) process.stdout.write(`${JSON.stringify(mapped.toDocument(redactSecrets), null, 2)}\n`)
+  if (options.json ?? jsonRequested(options.argv ?? [])) process.stdout.write(`${JSON.stringify(mapped.toDocument(redactSecrets), null, 2)}\n`)
   process.exitCode = mapped.exitCode
   const stack = (error as Error | undefined)?.stack
   if (mapped.kind === 'internal' && process.env.ORCH_DEBUG && stack) process.stderr.write(`${stack}\n`)

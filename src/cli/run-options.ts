@@ -2,52 +2,62 @@ import {readFileSync} from 'node:fs'
 import {parse as parseDotenv} from 'dotenv'
 
 import type {OrchConfig} from '../config/config.js'
-import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from '../config/units.js'
+import {SIZE_FORMS, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
 import {configError, usageError} from '../output/errors.js'
 import {registerSecret} from '../output/redact.js'
+import {flag, values} from './flags.js'
 
-export interface GuardrailFlags {
-  retries?: string
-  'retry-delay'?: string
-  backoff?: string
-  'max-parallel'?: string
-  notify?: boolean
-  'max-log-size'?: string
+/** The guardrail flags of `orch run`, each value checked as it is parsed. */
+export const guardrailFlags = {
+  retries: flag.option({description: 'L2: re-run on a non-zero exit this many times, on the host', helpGroup: 'GUARDRAILS', parse: values.wholeNumber(0)}),
+  'retry-delay': flag.option({description: 'wait before the first retry (default 30s)', helpGroup: 'GUARDRAILS', parse: values.duration}),
+  backoff: flag.option({
+    description: 'multiply the wait by this after each retry (default 2)',
+    helpGroup: 'GUARDRAILS',
+    parse: (text, name) => {
+      if (!/^\d+(\.\d+)?$/.test(text) || Number(text) < 1) throw usageError(`${name} "${text}" is not a factor of at least 1`, `e.g. ${name} 2 (each wait twice the last)`)
+      return Number(text)
+    },
+  }),
+  'max-parallel': flag.option({description: 'jobs running at once on the host (default ORCH_MAX_PARALLEL, 4); more wait QUEUED', helpGroup: 'GUARDRAILS', parse: values.wholeNumber(1)}),
+  notify: flag.boolean({description: 'L4: announce the end (Slack with ORCH_SLACK_WEBHOOK_URL, else stdout); ORCH_NOTIFY sets it always', helpGroup: 'GUARDRAILS'}),
+  'max-log-size': flag.option({
+    description: 'cap run.log (e.g. 1G): older output moves to run.log.1',
+    helpGroup: 'GUARDRAILS',
+    parse: (text, name) => {
+      const size = parseSize(text)
+      if (size === undefined) throw usageError(`${name} "${text}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
+      return size
+    },
+  }),
 }
 
-const wholeNumber = (flag: string, text: string, min: number) => {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw usageError(`--${flag} "${text}" is not a whole number of at least ${min}`, `e.g. --${flag} ${Math.max(min, 2)}`)
-  return Number(text)
+export interface GuardrailFlagValues {
+  retries?: number
+  'retry-delay'?: number
+  backoff?: number
+  'max-parallel'?: number
+  notify?: boolean
+  'max-log-size'?: number
 }
 
 /** Guardrails from flags over configuration; every bad value is refused before any host is touched. */
-export function guardrailsFrom(flags: GuardrailFlags, config: OrchConfig): Guardrails {
-  const retries = flags.retries === undefined ? 0 : wholeNumber('retries', flags.retries, 0)
-  let retryDelaySeconds = 30
-  if (flags['retry-delay'] !== undefined) {
-    const ms = parseDuration(flags['retry-delay'])
-    if (ms === undefined) throw usageError(`--retry-delay "${flags['retry-delay']}" is not a duration`, `use ${DURATION_FORMS}`)
-    retryDelaySeconds = Math.round(ms / 1000)
-  }
-  let backoff = 2
-  if (flags.backoff !== undefined) {
-    backoff = Number(flags.backoff)
-    if (!/^\d+(\.\d+)?$/.test(flags.backoff) || backoff < 1) throw usageError(`--backoff "${flags.backoff}" is not a factor of at least 1`, 'e.g. --backoff 2 (each wait twice the last)')
-  }
-  const maxParallel = flags['max-parallel'] === undefined ? config.maxParallel : wholeNumber('max-parallel', flags['max-parallel'], 1)
-  let maxLogSize = config.maxLogSize ?? 0
-  if (flags['max-log-size'] !== undefined) {
-    const size = parseSize(flags['max-log-size'])
-    if (size === undefined) throw usageError(`--max-log-size "${flags['max-log-size']}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
-    maxLogSize = size
-  }
+export function guardrailsFrom(flags: GuardrailFlagValues, config: OrchConfig): Guardrails {
   let notify: Guardrails['notify'] = config.notify
   if (flags.notify && notify === 'off') notify = config.slackWebhookUrl ? 'slack' : 'stdout'
   if (notify === 'slack' && !config.slackWebhookUrl) {
     throw configError('Slack notification asked for but ORCH_SLACK_WEBHOOK_URL is not set', 'set it in scripts/cloud/.env, or use ORCH_NOTIFY=stdout')
   }
-  return {retries, retryDelaySeconds, backoff, maxParallel, notify, slackWebhookUrl: config.slackWebhookUrl, maxLogSize}
+  return {
+    retries: flags.retries ?? 0,
+    retryDelaySeconds: flags['retry-delay'] === undefined ? 30 : Math.round(flags['retry-delay'] / 1000),
+    backoff: flags.backoff ?? 2,
+    maxParallel: flags['max-parallel'] ?? config.maxParallel,
+    notify,
+    slackWebhookUrl: config.slackWebhookUrl,
+    maxLogSize: flags['max-log-size'] ?? config.maxLogSize ?? 0,
+  }
 }
 
 /** Variables from --env-file (dotenv format) then --env NAME=value, which wins. */

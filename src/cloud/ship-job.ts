@@ -1,7 +1,9 @@
 import type {OrchConfig} from '../config/config.js'
 import {readLog} from '../jobs/follow-log.js'
 import {jobInfo} from '../jobs/job-info.js'
+import {withJobSite} from '../jobs/locate-job.js'
 import type {JobSite} from '../jobs/site.js'
+import type {Where} from '../jobs/sites.js'
 import {createLogsClient, logTextToEvents, readLog as readCloudWatchLog, shipLog, type ShipResult} from './cloudwatch.js'
 
 export interface ShipOutcome extends ShipResult {
@@ -45,4 +47,9 @@ export async function printCloudWatchLog(config: OrchConfig, name: string, write
     client.destroy()
   }
   return lines
+}
+
+/** orch ship: find the job and ship what CloudWatch does not have yet. */
+export function shipNamedJob(config: OrchConfig, name: string, where: Where | undefined): Promise<ShipOutcome> {
+  return withJobSite(config, name, where, (site) => shipJobLog(config, site, name))
 }

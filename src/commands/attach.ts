@@ -1,25 +1,17 @@
-import {Args} from '@oclif/core'
-
-import {OrchCommand} from '../cli/base-command.js'
+import {defineCommand} from '../cli/command.js'
+import {arg} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
-import {attachJob} from '../jobs/attach-job.js'
-import {locateJob} from '../jobs/locate-job.js'
+import {attachNamedJob} from '../jobs/attach-job.js'
 import {validateJobName} from '../jobs/names.js'
 
-export default class Attach extends OrchCommand {
-  static override summary = "Attach this terminal to a cloud job's tmux session (detach with C-b d; the job keeps running)"
-  static override enableJsonFlag = false
-  static override args = {name: Args.string({description: 'job name', required: true})}
-  static override flags = {...hostFlags}
-
-  async run(): Promise<void> {
-    const {args, flags} = await this.parse(Attach)
-    const name = validateJobName(args.name)
-    const {site} = await locateJob(configFromFlags(flags), name)
-    try {
-      this.setExitCode(await attachJob(site, name))
-    } finally {
-      await site.close()
-    }
-  }
-}
+export default defineCommand({
+  id: 'attach',
+  summary: "Attach this terminal to a cloud job's tmux session (detach with C-b d; the job keeps running)",
+  enableJsonFlag: false,
+  args: {name: arg.required('job name')},
+  flags: {...hostFlags},
+  async run({flags, args}) {
+    process.exitCode = await attachNamedJob(configFromFlags(flags), validateJobName(args.name))
+    return undefined
+  },
+})

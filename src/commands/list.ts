@@ -1,13 +1,15 @@
-import {OrchCommand} from '../cli/base-command.js'
-import {listAction} from '../cli/actions/jobs.js'
-import {hostFlags, whereFlag} from '../cli/host-flags.js'
+import {defineCommand} from '../cli/command.js'
+import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
+import {listJobsAt, toJobJson} from '../jobs/list-jobs.js'
+import {formatList} from '../output/format-jobs.js'
 
-export default class List extends OrchCommand {
-  static override summary = 'Every job in history (the log directories), newest first, with state and exit code'
-  static override flags = {...hostFlags, where: whereFlag}
-
-  async run(): Promise<unknown> {
-    const {flags, args} = await this.parse(List)
-    return listAction({flags, args, words: []}, this.io())
-  }
-}
+export default defineCommand({
+  id: 'list',
+  summary: 'Every job in history (the log directories), newest first, with state and exit code',
+  flags: {...hostFlags, where: whereFlag},
+  async run({flags}, io) {
+    const jobs = await listJobsAt(configFromFlags(flags), flags.where)
+    io.say(() => formatList(jobs))
+    return jobs.map(toJobJson)
+  },
+})

@@ -1,13 +1,15 @@
-import {OrchCommand} from '../cli/base-command.js'
-import {statusAction} from '../cli/actions/jobs.js'
-import {hostFlags, whereFlag} from '../cli/host-flags.js'
+import {defineCommand} from '../cli/command.js'
+import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
+import {listJobsAt, toJobJson} from '../jobs/list-jobs.js'
+import {formatStatus} from '../output/format-jobs.js'
 
-export default class Status extends OrchCommand {
-  static override summary = 'Jobs not finished (QUEUED, STARTING, RUNNING) with elapsed time, here and on the cloud host'
-  static override flags = {...hostFlags, where: whereFlag}
-
-  async run(): Promise<unknown> {
-    const {flags, args} = await this.parse(Status)
-    return statusAction({flags, args, words: []}, this.io())
-  }
-}
+export default defineCommand({
+  id: 'status',
+  summary: 'Jobs not finished (QUEUED, STARTING, RUNNING) with elapsed time, here and on the cloud host',
+  flags: {...hostFlags, where: whereFlag},
+  async run({flags}, io) {
+    const jobs = await listJobsAt(configFromFlags(flags), flags.where, {unfinishedOnly: true})
+    io.say(() => formatStatus(jobs))
+    return jobs.map(toJobJson)
+  },
+})

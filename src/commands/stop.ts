@@ -1,20 +1,22 @@
-import {Args, Flags} from '@oclif/core'
+import {defineCommand} from '../cli/command.js'
+import {arg, flag, values} from '../cli/flags.js'
+import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
+import {validateJobName} from '../jobs/names.js'
+import {stopNamedJob} from '../jobs/stop-job.js'
+import {formatStop} from '../output/format-run.js'
 
-import {OrchCommand} from '../cli/base-command.js'
-import {stopAction} from '../cli/actions/jobs.js'
-import {hostFlags, whereFlag} from '../cli/host-flags.js'
-
-export default class Stop extends OrchCommand {
-  static override summary = 'Stop a job: its command gets TERM (KILL after --grace); state STOPPED; the log still ends with [EXIT: N]'
-  static override args = {name: Args.string({description: 'job name', required: true})}
-  static override flags = {
+export default defineCommand({
+  id: 'stop',
+  summary: 'Stop a job: its command gets TERM (KILL after --grace); state STOPPED; the log still ends with [EXIT: N]',
+  args: {name: arg.required('job name')},
+  flags: {
     ...hostFlags,
-    grace: Flags.string({description: 'seconds to wait after TERM before KILL', default: '10'}),
+    grace: flag.option({description: 'seconds to wait after TERM before KILL', default: '10', parse: values.wholeNumber(0, 'a whole number of seconds')}),
     where: whereFlag,
-  }
-
-  async run(): Promise<unknown> {
-    const {flags, args} = await this.parse(Stop)
-    return stopAction({flags, args, words: []}, this.io())
-  }
-}
+  },
+  async run({flags, args}, io) {
+    const outcome = await stopNamedJob(configFromFlags(flags), validateJobName(args.name), {where: flags.where, graceSeconds: flags.grace})
+    io.say(() => formatStop(outcome))
+    return outcome
+  },
+})

@@ -1,5 +1,7 @@
+import type {OrchConfig} from '../config/config.js'
 import {OrchError} from '../output/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
+import {withJobSite} from './locate-job.js'
 import type {JobSite} from './site.js'
 import {unknownJob} from './sites.js'
 
@@ -17,4 +19,9 @@ export async function attachJob(site: JobSite, name: string): Promise<number> {
     throw new OrchError('usage', 'orch attach needs an interactive terminal', `run it from a terminal, or follow the output with orch logs -f ${name}`)
   }
   return site.host.interactive(site.tmuxArgv('attach-session', '-t', `=${name}`))
+}
+
+/** orch attach: find the job and attach this terminal to its session; the status to exit with. */
+export function attachNamedJob(config: OrchConfig, name: string): Promise<number> {
+  return withJobSite(config, name, undefined, (site) => attachJob(site, name))
 }

@@ -14,3 +14,13 @@ export async function sitesToList(config: OrchConfig, where?: Where, progress?: 
 export async function closeAll(sites: readonly JobSite[]): Promise<void> {
   await Promise.all(sites.map((site) => site.close()))
 }
+
+/** Run `work` on every site `orch list` reads (see sitesToList), closing them afterwards. */
+export async function withListedSites<T>(config: OrchConfig, where: Where | undefined, work: (sites: JobSite[]) => Promise<T>): Promise<T> {
+  const sites = await sitesToList(config, where)
+  try {
+    return await work(sites)
+  } finally {
+    await closeAll(sites)
+  }
+}

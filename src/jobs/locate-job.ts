@@ -18,3 +18,13 @@ export async function locateJob(config: OrchConfig, name: string, where?: Where,
   }
   return {site: await cloudSite(config, {progress})}
 }
+
+/** Run `work` on the site that holds job `name` (here or the cloud host), closing it afterwards. */
+export async function withJobSite<T>(config: OrchConfig, name: string, where: Where | undefined, work: (site: JobSite) => Promise<T>): Promise<T> {
+  const {site} = await locateJob(config, name, where)
+  try {
+    return await work(site)
+  } finally {
+    await site.close()
+  }
+}

@@ -16,3 +16,11 @@ export function formatHostStatus(status: HostStatus): string {
   if (status.reachable) lines.push(`autostop  ${status.autostop ?? 'off'}`)
   return lines.join('\n')
 }
+
+export function formatHostDown(result: {instanceId: string; previousState: string | null; currentState: string | null}): string {
+  return `${result.instanceId}: ${result.previousState ?? '?'} → ${result.currentState ?? '?'}`
+}
+
+export function formatHostUp(result: {instanceId: string | null; address: string}): string {
+  return `${result.instanceId ?? 'instance'} is running at ${result.address} and accepts SSH`
+}

@@ -1,3 +1,4 @@
+import type {ShipOutcome} from '../cloud/ship-job.js'
 import type {RunOutcome} from '../jobs/run-job.js'
 import type {StopOutcome} from '../jobs/stop-job.js'
 import {colourState} from './format-state.js'
@@ -17,4 +18,9 @@ export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
 export function formatStop(outcome: StopOutcome): string {
   if (outcome.alreadyFinished) return `${outcome.name} had already finished (${colourState(outcome.state)}, exit ${outcome.exitCode ?? '-'}); nothing to stop`
   return `${outcome.name} ${colourState('STOPPED')} (exit ${outcome.exitCode ?? '-'}) on ${outcome.host}`
+}
+
+export function formatShipped(outcome: ShipOutcome): string {
+  const pending = outcome.complete ? '' : ' (job still running; ship again later)'
+  return `${outcome.name}: ${outcome.eventsSent} event(s) sent in ${outcome.batches} batch(es), ${outcome.skipped} already there → ${outcome.group}/${outcome.stream}${pending}`
 }

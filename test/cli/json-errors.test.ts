@@ -1,8 +1,8 @@
 /**
  * The error contract agents rely on, through every entry point of the BUILT CLI (`npm run build`
- * first): bin/run.js answers `orch route` in the fast route (src/cli/fast-route.ts), run, status,
- * list, logs and stop in the fast path (src/cli/fast-path.ts), and everything else — including
- * what either leaves (an unknown flag, a missing argument) — in oclif (src/cli/base-command.ts,
+ * first): bin/run.js answers every command through its dispatcher (src/cli/dispatch.ts, one
+ * parser: src/cli/parse.ts), and oclif answers help, unknown commands and, with
+ * ORCH_NO_FAST_PATH=1, everything, through the same command classes (src/cli/command.ts,
  * src/cli/oclif-main.ts). Under --json an error is exactly one JSON document on stdout,
  * {error: {code, message, hint, exitCode}}, besides its one line on stderr; without --json stdout
  * stays empty. Every run has its own HOME (no ~/.ssh, no config) and no ORCH_* variable, so no
@@ -31,7 +31,7 @@ let home: string
 let work: string
 
 beforeAll(() => {
-  for (const built of ['dist/cli/fast-route.js', 'dist/cli/fast-path.js', 'dist/cli/oclif-main.js', 'oclif.manifest.json']) {
+  for (const built of ['dist/cli/dispatch.js', 'dist/cli/oclif-main.js', 'oclif.manifest.json']) {
     if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` before these tests`)
   }
   tmp = mkdtempSync(join(tmpdir(), 'orch-cli-errors-'))

@@ -24,7 +24,7 @@ let home: string
 let work: string
 
 beforeAll(() => {
-  for (const built of ['dist/cli/fast-route.js', 'dist/commands/route.js', 'oclif.manifest.json']) {
+  for (const built of ['dist/cli/dispatch.js', 'dist/commands/route.js', 'oclif.manifest.json']) {
     if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` before these tests`)
   }
   tmp = mkdtempSync(join(tmpdir(), 'orch-cli-route-'))
@@ -378,7 +378,8 @@ process.on('exit', () => appendFileSync(process.env.ORCH_TEST_TRACE, Object.keys
       return readFileSync(out, 'utf8')
     }
     const fast = await loaded({})
-    expect(fast).toContain('/dist/cli/fast-route.js')
+    expect(fast).toContain('/dist/cli/dispatch.js')
+    expect(fast).toContain('/dist/commands/route.js')
     expect(fast).not.toContain('@oclif/core')
     expect(fast).not.toContain('@aws-sdk')
     expect(fast).not.toContain('/ssh2/')

@@ -24,7 +24,7 @@ let env: NodeJS.ProcessEnv
 const background = new Set<ChildProcess>()
 
 beforeAll(async () => {
-  for (const built of ['dist/cli/fast-path.js', 'oclif.manifest.json']) readFileSync(join(ROOT, built))
+  for (const built of ['dist/cli/dispatch.js', 'oclif.manifest.json']) readFileSync(join(ROOT, built))
   tmp = mkdtempSync(join(tmpdir(), 'orch-epipe-'))
   home = join(tmp, 'home')
   work = join(tmp, 'work')

@@ -1,7 +1,7 @@
 /**
  * `--json` prints one document and never builds the text table: with thousands of jobs the table
- * costs more than the listing. Both entry points of `orch list` are checked, the oclif command and
- * the fast path, with the job sites stubbed (no host, no shell).
+ * costs more than the listing. Both entry points of `orch list` are checked, the class oclif loads
+ * and bin/run.js's dispatcher, with the listing stubbed (no host, no shell).
  */
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
@@ -10,8 +10,7 @@ import type {JobEntry} from '../../src/jobs/job-record.js'
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
 vi.mock('../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../src/jobs/job-sites.js', () => ({sitesToList: async () => [], closeAll: async () => {}}))
-vi.mock('../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobs: async () => JOBS}))
+vi.mock('../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
 
 const JOBS = [
   {
@@ -48,22 +47,23 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-/** Each runs `orch list ARGV` and returns the --json document. */
+/** Each runs `orch list ARGV` and returns the --json document it printed. */
+const printed = (argv: string[]) => (argv.includes('--json') ? JSON.parse(written.join('')) : undefined)
 const entryPoints: Array<[string, (argv: string[]) => Promise<unknown>]> = [
   [
-    'oclif command',
+    'class oclif loads',
     async (argv) => {
       const {default: List} = await import('../../src/commands/list.js')
-      // oclif prints the document through its own writer; run() returns it.
-      return List.run(argv, new URL('../../', import.meta.url).pathname)
+      await List.run(argv)
+      return printed(argv)
     },
   ],
   [
-    'fast path',
+    'dispatcher',
     async (argv) => {
-      const {tryFastCommand} = await import('../../src/cli/fast-path.js')
-      expect(await tryFastCommand(['list', ...argv])).toBe(true)
-      return argv.includes('--json') ? JSON.parse(written.join('')) : undefined
+      const {dispatch} = await import('../../src/cli/dispatch.js')
+      expect(await dispatch(['list', ...argv])).toBe(true)
+      return printed(argv)
     },
   ],
 ]

@@ -1,17 +1,16 @@
-import {Flags} from '@oclif/core'
-
-import {OrchCommand} from '../../cli/base-command.js'
+import {defineCommand} from '../../cli/command.js'
+import {flag} from '../../cli/flags.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
+import {formatHostDown} from '../../output/format-host.js'
 
-export default class HostDown extends OrchCommand {
-  static override summary = 'Stop the EC2 instance (refused while jobs are running or queued, unless --force)'
-  static override flags = {...hostFlags, force: Flags.boolean({description: 'stop even with unfinished jobs (they end FAILED)'})}
-
-  async run() {
-    const {flags} = await this.parse(HostDown)
+export default defineCommand({
+  id: 'host:down',
+  summary: 'Stop the EC2 instance (refused while jobs are running or queued, unless --force)',
+  flags: {...hostFlags, force: flag.boolean({description: 'stop even with unfinished jobs (they end FAILED)'})},
+  async run({flags}, io) {
     const {hostDown} = await import('../../cloud/host-lifecycle.js')
     const result = await hostDown(configFromFlags(flags), {force: flags.force})
-    this.say(() => `${result.instanceId}: ${result.previousState ?? '?'} → ${result.currentState ?? '?'}`)
+    io.say(() => formatHostDown(result))
     return result
-  }
-}
+  },
+})

@@ -1,17 +1,15 @@
-import {OrchCommand} from '../../cli/base-command.js'
+import {defineCommand} from '../../cli/command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
-import type {HostStatus} from '../../cloud/host-lifecycle.js'
 import {formatHostStatus} from '../../output/format-host.js'
 
-export default class HostStatusCommand extends OrchCommand {
-  static override summary = 'The cloud host: EC2 instance id, state, type, address, uptime, unfinished jobs, autostop'
-  static override flags = {...hostFlags}
-
-  async run(): Promise<HostStatus> {
-    const {flags} = await this.parse(HostStatusCommand)
+export default defineCommand({
+  id: 'host:status',
+  summary: 'The cloud host: EC2 instance id, state, type, address, uptime, unfinished jobs, autostop',
+  flags: {...hostFlags},
+  async run({flags}, io) {
     const {hostStatus} = await import('../../cloud/host-lifecycle.js')
     const status = await hostStatus(configFromFlags(flags))
-    this.say(() => formatHostStatus(status))
+    io.say(() => formatHostStatus(status))
     return status
-  }
-}
+  },
+})

@@ -1,32 +1,28 @@
-import {Flags} from '@oclif/core'
-
-import {OrchCommand} from '../../cli/base-command.js'
+import {defineCommand} from '../../cli/command.js'
+import {flag, values} from '../../cli/flags.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
-import {DURATION_FORMS, parseDuration} from '../../config/units.js'
-import {usageError} from '../../output/errors.js'
+import {DURATION_FORMS} from '../../config/units.js'
+import {formatHostUp} from '../../output/format-host.js'
 import {startProgress} from '../../output/progress.js'
 
-export default class HostUp extends OrchCommand {
-  static override summary = 'Start the EC2 instance if it is stopped and wait until it accepts SSH'
-  static override flags = {
+export default defineCommand({
+  id: 'host:up',
+  summary: 'Start the EC2 instance if it is stopped and wait until it accepts SSH',
+  flags: {
     ...hostFlags,
-    'start-timeout': Flags.string({description: `how long to wait for the instance and its SSH port (${DURATION_FORMS})`, default: '5m'}),
-  }
-
-  async run(): Promise<{instanceId: string | null; address: string}> {
-    const {flags} = await this.parse(HostUp)
-    const startTimeoutMs = parseDuration(flags['start-timeout'])
-    if (startTimeoutMs === undefined) throw usageError(`--start-timeout "${flags['start-timeout']}" is not a duration`, `use ${DURATION_FORMS}`)
+    'start-timeout': flag.option({description: `how long to wait for the instance and its SSH port (${DURATION_FORMS})`, default: '5m', parse: values.duration}),
+  },
+  async run({flags}, io) {
     const config = configFromFlags(flags)
     const progress = await startProgress('looking up the instance…')
-    const {hostUp} = await import('../../cloud/host-lifecycle.js')
     try {
-      const result = await hostUp(config, {progress, startTimeoutMs})
+      const {hostUp} = await import('../../cloud/host-lifecycle.js')
+      const result = await hostUp(config, {progress, startTimeoutMs: flags['start-timeout']})
       progress.stop()
-      this.say(() => `${result.instanceId ?? 'instance'} is running at ${result.address} and accepts SSH`)
+      io.say(() => formatHostUp(result))
       return result
     } finally {
       progress.stop()
     }
-  }
-}
+  },
+})
