@@ -59,7 +59,10 @@ export function parseCommandLine(spec: ParseSpec, argv: readonly string[]): Pars
     // node:util names a known short flag by its long name; an unknown one keeps its letter.
     const name = token.rawName.startsWith('--') || token.name.length > 1 ? token.name : byChar.get(token.name)
     const definition = name === undefined ? undefined : definitions[name]
-    if (name === undefined || definition === undefined) throw refuse(`unknown flag ${token.rawName}`)
+    if (name === undefined || definition === undefined) {
+      const word = words[token.index]!
+      throw refuse(`unknown flag ${token.rawName}${token.rawName.startsWith('--') || word === token.rawName ? '' : ` in ${word}`}`)
+    }
     if (definition.type === 'boolean') {
       if (token.inlineValue) throw usageError(`--${name} takes no value (got "${words[token.index]}")`, `give --${name} alone to turn it on, or leave it out`)
       if (given[name]) throw refuse(`--${name} is given twice`)

@@ -10,7 +10,6 @@ import {join} from 'node:path'
 import {pack} from 'tar-stream'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {withOptionalSyncValue} from '../../src/cli/sync-flags.js'
 import {RefusedEntry, SafeExtractor, validatePullPatterns} from '../../src/jobs/pull-results.js'
 import {type TarEntry, TarFormatError, tarReader} from '../../src/jobs/tar-entries.js'
 import {OrchError} from '../../src/output/errors.js'
@@ -337,17 +336,5 @@ describe('sync plan', () => {
     expect(parsed.get('dir with\nnewline')?.kind).toBe('d')
     expect(parsed.has('../escape')).toBe(false)
     expect(isSafeRelativePath('a/./b')).toBe(false)
-  })
-})
-
-describe('--sync takes an optional value', () => {
-  it.each([
-    [['x', '--sync', '--', 'ls'], ['x', '--sync=', '--', 'ls']],
-    [['x', '--sync'], ['x', '--sync=']],
-    [['x', '--sync', '--where', 'cloud'], ['x', '--sync=', '--where', 'cloud']],
-    [['x', '--sync', 'src', '--', 'ls'], ['x', '--sync', 'src', '--', 'ls']],
-    [['x', '--', 'echo', '--sync'], ['x', '--', 'echo', '--sync']],
-  ])('%j → %j', (argv, expected) => {
-    expect(withOptionalSyncValue(argv)).toEqual(expected)
   })
 })

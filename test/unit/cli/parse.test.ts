@@ -54,12 +54,14 @@ describe('parseCommandLine', () => {
     expect(parse('x', '--sync', '-f').flags).toMatchObject({sync: '', follow: true})
     expect(parse('x', '--sync', '--', 'ls').flags.sync).toBe('')
     expect(parse('x', '--sync', 'dir').flags.sync).toBe('dir')
+    expect(parse('x', '--', 'echo', '--sync')).toMatchObject({flags: {sync: undefined}, words: ['echo', '--sync']})
   })
 
   it.each([
     [['x', '--bogus'], 'unknown flag --bogus — see orch host demo --help'],
     [['x', '-z'], 'unknown flag -z'],
-    [['x', '-fz'], 'unknown flag -z'],
+    [['x', '-fz'], 'unknown flag -z in -fz'],
+    [['-leading-dash'], 'unknown flag -l in -leading-dash'],
     [['x', '--where'], '--where needs a value'],
     [['x', '--where', '--follow'], '--where needs a value'],
     [['x', '--where', 'moon'], '--where "moon" is not one of local, cloud'],
