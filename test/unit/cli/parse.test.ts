@@ -54,7 +54,7 @@ describe('parseCommandLine', () => {
     expect(parse('x', '--sync', '-f').flags).toMatchObject({sync: '', follow: true})
     expect(parse('x', '--sync', '--', 'ls').flags.sync).toBe('')
     expect(parse('x', '--sync', 'dir').flags.sync).toBe('dir')
-    expect(parse('x', '--', 'echo', '--sync')).toMatchObject({flags: {sync: undefined}, words: ['echo', '--sync']})
+    expect(parse('x', '--', 'echo', '--sync')).toMatchObject({flags: {sync: undefined}, args: {mode: 'echo'}, words: ['--sync']})
   })
 
   it.each([
