@@ -32,7 +32,7 @@ import {loadConfig} from '../../src/config/config.js'
 import {shellWord} from '../../src/hosts/shell-words.js'
 import {cloudSite} from '../../src/jobs/sites.js'
 import {OrchError} from '../../src/output/errors.js'
-import {startSandboxSshd} from '../../src/testing/sandbox-sshd.js'
+import {startSandboxSshd} from '../helpers/sandbox-sshd.js'
 import {writeFakeCrontab} from './helpers/host-kit.js'
 import {OrchWorld, type Result, isAlive, waitUntil} from './helpers/orch-cli.js'
 

@@ -4,7 +4,7 @@ import {readFile, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import {describe, it, expect, beforeAll, afterAll} from 'vitest'
-import {startSandboxSshd, type SandboxSshd} from '../../src/testing/sandbox-sshd.js'
+import {startSandboxSshd, type SandboxSshd} from '../helpers/sandbox-sshd.js'
 
 interface Result {
   code: number
