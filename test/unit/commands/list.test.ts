@@ -5,13 +5,13 @@
  */
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import type {JobEntry} from '../../src/jobs/job-record.js'
+import type {JobEntry} from '../../../src/jobs/job-record.js'
 
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
-vi.mock('../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../src/jobs/job-sites.js', () => ({sitesToList: async () => [], closeAll: async () => {}}))
-vi.mock('../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobs: async () => JOBS}))
+vi.mock('../../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
+vi.mock('../../../src/jobs/job-sites.js', () => ({sitesToList: async () => [], closeAll: async () => {}}))
+vi.mock('../../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobs: async () => JOBS}))
 
 const JOBS = [
   {
@@ -53,15 +53,15 @@ const entryPoints: Array<[string, (argv: string[]) => Promise<unknown>]> = [
   [
     'oclif command',
     async (argv) => {
-      const {default: List} = await import('../../src/commands/list.js')
+      const {default: List} = await import('../../../src/commands/list.js')
       // oclif prints the document through its own writer; run() returns it.
-      return List.run(argv, new URL('../../', import.meta.url).pathname)
+      return List.run(argv, new URL('../../../', import.meta.url).pathname)
     },
   ],
   [
     'fast path',
     async (argv) => {
-      const {tryFastCommand} = await import('../../src/cli/fast-path.js')
+      const {tryFastCommand} = await import('../../../src/cli/fast-path.js')
       expect(await tryFastCommand(['list', ...argv])).toBe(true)
       return argv.includes('--json') ? JSON.parse(written.join('')) : undefined
     },
