@@ -4,9 +4,13 @@ import {describe, expect, it} from 'vitest'
 import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../../src/output/errors.js'
 
 describe('exit codes', () => {
-  it('has one description per code and distinct codes', () => {
-    expect(Object.keys(EXIT_CODE_DESCRIPTIONS).sort()).toEqual(Object.keys(EXIT_CODES).sort())
+  // The type already gives every code a description; what it cannot check is checked here.
+  it('gives each code a distinct exit status (0 for ok alone) and a one-line description of its own', () => {
     expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.values(EXIT_CODES).length)
+    expect(Object.entries(EXIT_CODES).filter(([, status]) => status === 0)).toEqual([['ok', 0]])
+    const descriptions = Object.values(EXIT_CODE_DESCRIPTIONS)
+    for (const text of descriptions) expect(text).toMatch(/^\S[^\n]*\S$/)
+    expect(new Set(descriptions).size).toBe(descriptions.length)
     expect(new OrchError('notFound', 'no job', 'see orch list').toLine()).toBe('no job — see orch list')
   })
 
