@@ -419,7 +419,7 @@ function freePort(): Promise<number> {
   })
 }
 
-describe.concurrent.skipIf(NO_SANDBOX)('wait for SSH against a real sshd', () => {
+describe.skipIf(NO_SANDBOX).concurrent('wait for SSH against a real sshd', () => {
   it('an sshd that starts late: resolves with its banner once it answers', async () => {
     const port = await freePort()
     const failures: string[] = []

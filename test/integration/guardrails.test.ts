@@ -91,7 +91,7 @@ function counterScript(file: string, tail: string): string {
   return `n=$(cat '${file}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${file}'; echo "attempt $n"; ${tail}`
 }
 
-describe.concurrent.skipIf(NO_SANDBOX)('L2 retries', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L2 retries', {timeout: 120_000}, () => {
   it('a failing command runs 1 + 2 times with 1s then 2s between; [EXIT: N] is the last attempt\'s status', async () => {
     const counter = join(scratch, 'retry-fail.count')
     await run('retry-fail', [counterScript(counter, 'exit $((n + 2))')], ['--retries', '2', '--retry-delay', '1s'])
@@ -196,7 +196,7 @@ describe.skipIf(NO_SANDBOX)('parallel slots and QUEUED (own host, limit 2)', {ti
   })
 })
 
-describe.concurrent.skipIf(NO_SANDBOX)('L4 notifications', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L4 notifications', {timeout: 120_000}, () => {
   it('--notify with ORCH_SLACK_WEBHOOK_URL: one POST with name, state, exit status and the last 20 lines; the URL is never shown', async () => {
     const server = await WebhookRecorder.start()
     servers.push(server)
@@ -293,7 +293,7 @@ describe.concurrent.skipIf(NO_SANDBOX)('L4 notifications', {timeout: 120_000}, (
   })
 })
 
-describe.concurrent.skipIf(NO_SANDBOX)('secrets and names', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('secrets and names', {timeout: 120_000}, () => {
   it('--env and --env-file values reach the command but never run.log, the job directory, ps, or any --json', async () => {
     const name = 'secret-job'
     const secret = `s3cr3t-Arg-"q" 'x' $HOME \`id\` ${Date.now()}`
@@ -352,7 +352,7 @@ describe.concurrent.skipIf(NO_SANDBOX)('secrets and names', {timeout: 120_000}, 
   })
 })
 
-describe.concurrent.skipIf(NO_SANDBOX)('L3 rollback and the log cap', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L3 rollback and the log cap', {timeout: 120_000}, () => {
   it('rollback: refused while running (5), dry run shows what it drops, refused without --yes off a terminal (2), applied with --yes', async () => {
     const repo = join(scratch, 'repo')
     mkdirSync(repo)

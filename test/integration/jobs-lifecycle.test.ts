@@ -37,7 +37,7 @@ async function hasSession(name: string): Promise<boolean> {
   return (await world.tmux(['has-session', '-t', `=${name}`])).code === 0
 }
 
-describe.concurrent.skipIf(NO_SANDBOX)('orch stop', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
   it('stops a running job: STOPPED, log ends [EXIT: 143], session gone', async () => {
     const name = 'stop-running'
     await startLooping(name)

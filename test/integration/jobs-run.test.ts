@@ -45,7 +45,7 @@ async function expectExit(name: string, argv: string[], code: number, during?: (
 /** Jobs expectExit saw end, with their status: checked against one `orch list --json` afterwards. */
 const finishedJobs = new Map<string, number>()
 
-describe.concurrent.skipIf(NO_SANDBOX)('exit statuses', () => {
+describe.skipIf(NO_SANDBOX).concurrent('exit statuses', () => {
   it('0', async () => {
     const log = await expectExit('exit-0', ['echo hello; echo to-stderr >&2'], 0)
     expect(log).toBe('hello\nto-stderr\n[EXIT: 0]\n')
@@ -163,7 +163,7 @@ describe.skipIf(NO_SANDBOX)('exit statuses in orch list --json', () => {
 /** `orch run NAME --where cloud --wait -- ...argv`: starts the job and prints its log to the end. */
 const runWait = (name: string, argv: readonly string[]) => world.orch(['run', name, '--where', 'cloud', '--wait', '--', ...argv])
 
-describe.concurrent.skipIf(NO_SANDBOX)('hostile single-argument scripts arrive byte for byte', () => {
+describe.skipIf(NO_SANDBOX).concurrent('hostile single-argument scripts arrive byte for byte', () => {
   it.each(scriptCases)('$name', async ({name, script, output}) => {
     const job = `hostile-${name}`
     const followed = await runWait(job, [script])
@@ -210,7 +210,7 @@ describe.skipIf(NO_SANDBOX)('hostile scripts in orch list --json', () => {
   })
 })
 
-describe.concurrent.skipIf(NO_SANDBOX)('multi-argument commands keep every word exactly', () => {
+describe.skipIf(NO_SANDBOX).concurrent('multi-argument commands keep every word exactly', () => {
   it('printf with quoted words', async () => {
     const followed = await runWait('words-simple', ['printf', '%s\\n', 'a b', "c'd"])
     // '%s\\n' is the two characters \ n, which printf turns into a newline.

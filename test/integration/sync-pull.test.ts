@@ -95,7 +95,7 @@ function snapshot(dir: string, skip: (path: string) => boolean = () => false): M
 const fileCount = (tree: Map<string, Node>) => [...tree.values()].filter((node) => node.type !== 'd').length
 const byteCount = (tree: Map<string, Node>) => [...tree.values()].reduce((sum, node) => sum + (node.type === 'f' ? Buffer.byteLength(node.content!, 'latin1') : 0), 0)
 
-describe.concurrent.skipIf(NO_SANDBOX)('orch run --sync', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch run --sync', () => {
   it('mirrors a git work tree (odd names, exec bit, symlink, .git; ignored build/ stays), then sends only changes', {timeout: 240_000}, async () => {
     const files: Record<string, string> = {'.gitignore': 'build/\n*.log\n', '.orchignore': 'notes-not-for-host.txt\n', 'run.sh': '#!/bin/sh\necho "ran from $(pwd)"\n', 'sub/inner.txt': 'inner\n', 'edit-me.txt': 'v1\n', 'delete-me.txt': 'bye\n'}
     for (const [i, name] of ODD_NAMES.entries()) files[name] = `odd ${i}\n`
@@ -200,7 +200,7 @@ describe.concurrent.skipIf(NO_SANDBOX)('orch run --sync', () => {
   })
 })
 
-describe.concurrent.skipIf(NO_SANDBOX)('orch pull', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch pull', () => {
   /** A finished cloud job that made results in its own working directory. */
   async function jobWithResults(name: string, extra: readonly string[] = []): Promise<string> {
     const cwd = join(world.sandbox.home, 'jobs', name)
