@@ -30,7 +30,7 @@ import {spawn} from 'node:child_process'
 import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {BIN, fmtMs, importDist, median, mustRun, pairedRatio, percentile, positive as positiveOf, sandboxEnv, sideBySide, sleep, spread, table, timed} from './lib/harness.mjs'
+import {BIN, fmtMs, importDist, importSandbox, median, mustRun, pairedRatio, percentile, positive as positiveOf, sandboxEnv, sideBySide, sleep, spread, table, timed} from './lib/harness.mjs'
 
 const LABEL = 'bench/host-engine'
 const positive = (name, fallback) => positiveOf(name, fallback, LABEL)
@@ -200,7 +200,7 @@ async function followRound({round, file, args, env, cwd, log, lines}) {
 
 try {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`)
-  const {startSandboxSshd} = await importDist('testing/sandbox-sshd.js')
+  const {startSandboxSshd} = await importSandbox()
   const {controlScript} = await importDist('jobs/host-scripts.js')
   const {shellCommand} = await importDist('hosts/shell-words.js')
   sandbox = await startSandboxSshd()

@@ -20,7 +20,7 @@ import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createRequire} from 'node:module'
-import {BIN, ROOT, WARMUPS, fmtMs, fmtRate, importDist, median, mustRun, pairedRatio, positive as positiveOf, sandboxEnv, sideBySide, sleep, spread, table} from './lib/harness.mjs'
+import {BIN, ROOT, WARMUPS, fmtMs, fmtRate, importSandbox, median, mustRun, pairedRatio, positive as positiveOf, sandboxEnv, sideBySide, sleep, spread, table} from './lib/harness.mjs'
 
 const positive = (name, fallback) => positiveOf(name, fallback, 'bench/remote')
 
@@ -148,7 +148,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 try {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`)
-  const {startSandboxSshd} = await importDist('testing/sandbox-sshd.js')
+  const {startSandboxSshd} = await importSandbox()
   sandbox = await startSandboxSshd()
   home = mkdtempSync(join(tmpdir(), 'orch-bench-remote-home-'))
   mkdirSync(join(home, '.git')) // orch runs here, a project root of its own: no scripts/cloud/.env of the repo is read

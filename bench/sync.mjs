@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `orch run --sync` against rsync, side by side, on a generated tree of 10,000 files / 100 MB, to
-// the same private loopback sshd (src/testing/sandbox-sshd.ts; needs `npm run build` first).
+// the same private loopback sshd (test/helpers/sandbox-sshd.ts; needs `npm run build` first).
 //
 //   rsync:  rsync -a --delete -e 'ssh <sandbox args>' SRC/ user@127.0.0.1:DST/   (a process)
 //   orch:   a fresh node process that opens its SSH connection and runs the sync exactly as
@@ -20,9 +20,11 @@ import {fileURLToPath} from 'node:url'
 // ORCH_IT_ROOT may name a copy of bin/, dist/, package.json and the manifest (as for the tests).
 const root = process.env.ORCH_IT_ROOT || fileURLToPath(new URL('..', import.meta.url))
 const dist = (path) => join(root, 'dist', path)
-for (const built of ['sync/sync.js', 'jobs/sh/sync.sh', 'testing/sandbox-sshd.js']) {
-  if (!existsSync(dist(built))) {
-    console.error(`dist/${built} is missing: run \`npm run build\` first`)
+// The sandbox is a test helper: always this checkout's build of it (dist-test/), never ORCH_IT_ROOT's.
+const sandboxModule = fileURLToPath(new URL('../dist-test/sandbox-sshd.js', import.meta.url))
+for (const built of [dist('sync/sync.js'), dist('jobs/sh/sync.sh'), sandboxModule]) {
+  if (!existsSync(built)) {
+    console.error(`${built} is missing: run \`npm run build\` first`)
     process.exit(2)
   }
 }
@@ -37,7 +39,7 @@ const TRIALS = Number(process.env.BENCH_TRIALS || 5)
 const GOAL_FIRST = 1.5
 const GOAL_RESYNC = 2
 
-const {startSandboxSshd} = await import(dist('testing/sandbox-sshd.js'))
+const {startSandboxSshd} = await import(sandboxModule)
 const sandbox = await startSandboxSshd()
 const tmp = mkdtempSync(join(tmpdir(), 'orch-bench-sync-'))
 let exitCode = 1

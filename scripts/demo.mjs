@@ -22,7 +22,7 @@ if (need.length > 0) {
   process.exit(1)
 }
 
-const {startSandboxSshd} = await import(join(root, 'dist', 'testing', 'sandbox-sshd.js'))
+const {startSandboxSshd} = await import(join(root, 'dist-test', 'sandbox-sshd.js'))
 const sandbox = await startSandboxSshd()
 const home = await mkdtemp(join(tmpdir(), 'orch-demo-home-'))
 const env = {...process.env, ...sandbox.env(), HOME: home}

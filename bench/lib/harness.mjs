@@ -23,8 +23,13 @@ export function positive(name, fallback, label = 'bench') {
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Import from dist/, retrying for a while: a concurrent `npm run build` deletes dist briefly. */
-export async function importDist(relative) {
-  const file = join(ROOT, 'dist', relative)
+export const importDist = (relative) => importBuilt('dist', relative)
+
+/** The sandbox sshd of the tests (test/helpers/sandbox-sshd.ts), which `npm run build` compiles to dist-test/. */
+export const importSandbox = () => importBuilt('dist-test', 'sandbox-sshd.js')
+
+async function importBuilt(folder, relative) {
+  const file = join(ROOT, folder, relative)
   for (let attempt = 1; ; attempt++) {
     try {
       return await import(`${file}?attempt=${attempt}`)

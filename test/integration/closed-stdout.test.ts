@@ -13,6 +13,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {ageTree, psNow} from './helpers/host-kit.js'
 import {BIN, ROOT, sleep} from './helpers/orch-cli.js'
+import {skipWithout} from '../helpers/requirements.js'
+
+const NO_TMUX = skipWithout('the closed-stdout integration tests', ['tmux'])
 
 const CLONES = 2000
 const AGED = 200
@@ -104,7 +107,7 @@ function closedReader(args: readonly string[], when: 'first-byte' | 'start', ext
 
 const OCLIF = {ORCH_NO_FAST_PATH: '1'}
 
-describe('a closed stdout ends orch quietly with status 0', () => {
+describe.skipIf(NO_TMUX)('a closed stdout ends orch quietly with status 0', () => {
   it('the fixtures are large: list --json and logs exceed a pipe buffer', async () => {
     const listed = await orch(['list', '--json', '--where', 'local'])
     expect(listed.code).toBe(0)

@@ -32,9 +32,12 @@ import {loadConfig} from '../../src/config/config.js'
 import {shellWord} from '../../src/hosts/shell-words.js'
 import {cloudSite} from '../../src/jobs/sites.js'
 import {OrchError} from '../../src/output/errors.js'
-import {startSandboxSshd} from '../../src/testing/sandbox-sshd.js'
+import {startSandboxSshd} from '../helpers/sandbox-sshd.js'
 import {writeFakeCrontab} from './helpers/host-kit.js'
 import {OrchWorld, type Result, isAlive, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the cloud-host integration tests', SANDBOX_TOOLS)
 
 const logsMock = mockClient(CloudWatchLogsClient)
 const ec2Mock = mockClient(EC2Client)
@@ -108,7 +111,7 @@ function autostopLine(minutes: number, shutdownCommand: string): string {
   ].join(' ')
 }
 
-describe('orch host up / down / status without EC2 configuration', () => {
+describe.skipIf(NO_SANDBOX)('orch host up / down / status without EC2 configuration', () => {
   it('host up and host down exit 3 and say what to set, before touching any host', async () => {
     for (const command of ['up', 'down']) {
       const result = await orch(['host', command])
@@ -122,7 +125,7 @@ describe('orch host up / down / status without EC2 configuration', () => {
   })
 })
 
-describe('idle auto-stop', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX)('idle auto-stop', {timeout: 120_000}, () => {
   let fakeBin: string
   let uptime: string
   let danger: string
@@ -350,7 +353,7 @@ describe('idle auto-stop', {timeout: 120_000}, () => {
   })
 })
 
-describe('CloudWatch shipping of a real job (in-process, AWS mocked)', () => {
+describe.skipIf(NO_SANDBOX)('CloudWatch shipping of a real job (in-process, AWS mocked)', () => {
   it('CreateLogStream then one PutLogEvents with the lines in order; shipping again sends nothing new', async () => {
     const name = 'cw-job'
     const started = await orch(['run', name, '--where', 'cloud', '--', "printf 'alpha\\nbeta\\n\\ngamma\\n'"])
@@ -416,7 +419,7 @@ function freePort(): Promise<number> {
   })
 }
 
-describe.concurrent('wait for SSH against a real sshd', () => {
+describe.skipIf(NO_SANDBOX).concurrent('wait for SSH against a real sshd', () => {
   it('an sshd that starts late: resolves with its banner once it answers', async () => {
     const port = await freePort()
     const failures: string[] = []

@@ -14,6 +14,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseSize} from '../../src/config/units.js'
 import {type JobJson, OrchWorld, type Result, isAlive, lastLine, sleep, waitUntil} from './helpers/orch-cli.js'
 import {PsRecorder, WebhookRecorder, ageTree, filesUnder, writeFakeCrontab} from './helpers/host-kit.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the guardrails integration tests', SANDBOX_TOOLS)
 
 interface Job extends JobJson {
   attempts: number
@@ -88,7 +91,7 @@ function counterScript(file: string, tail: string): string {
   return `n=$(cat '${file}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${file}'; echo "attempt $n"; ${tail}`
 }
 
-describe.concurrent('L2 retries', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L2 retries', {timeout: 120_000}, () => {
   it('a failing command runs 1 + 2 times with 1s then 2s between; [EXIT: N] is the last attempt\'s status', async () => {
     const counter = join(scratch, 'retry-fail.count')
     await run('retry-fail', [counterScript(counter, 'exit $((n + 2))')], ['--retries', '2', '--retry-delay', '1s'])
@@ -127,7 +130,7 @@ describe.concurrent('L2 retries', {timeout: 120_000}, () => {
   })
 })
 
-describe('parallel slots and QUEUED (own host, limit 2)', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX)('parallel slots and QUEUED (own host, limit 2)', {timeout: 120_000}, () => {
   it('10 jobs: never more than 2 at once, started in submission order, all DONE; a queued job can be stopped and never starts', async () => {
     const queue = join(slotWorld.logRoot, '.orch-queue')
     mkdirSync(queue, {recursive: true})
@@ -193,7 +196,7 @@ describe('parallel slots and QUEUED (own host, limit 2)', {timeout: 120_000}, ()
   })
 })
 
-describe.concurrent('L4 notifications', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L4 notifications', {timeout: 120_000}, () => {
   it('--notify with ORCH_SLACK_WEBHOOK_URL: one POST with name, state, exit status and the last 20 lines; the URL is never shown', async () => {
     const server = await WebhookRecorder.start()
     servers.push(server)
@@ -290,7 +293,7 @@ describe.concurrent('L4 notifications', {timeout: 120_000}, () => {
   })
 })
 
-describe.concurrent('secrets and names', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('secrets and names', {timeout: 120_000}, () => {
   it('--env and --env-file values reach the command but never run.log, the job directory, ps, or any --json', async () => {
     const name = 'secret-job'
     const secret = `s3cr3t-Arg-"q" 'x' $HOME \`id\` ${Date.now()}`
@@ -349,7 +352,7 @@ describe.concurrent('secrets and names', {timeout: 120_000}, () => {
   })
 })
 
-describe.concurrent('L3 rollback and the log cap', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX).concurrent('L3 rollback and the log cap', {timeout: 120_000}, () => {
   it('rollback: refused while running (5), dry run shows what it drops, refused without --yes off a terminal (2), applied with --yes', async () => {
     const repo = join(scratch, 'repo')
     mkdirSync(repo)
@@ -451,7 +454,7 @@ interface PruneJson {
   bytesFreed: number
 }
 
-describe('retention: orch prune', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX)('retention: orch prune', {timeout: 120_000}, () => {
   it('deletes job directories older than 30 days, never a running one; --dry-run deletes nothing; --where picks the site', async () => {
     const cloudOld = ['prune-old-a', 'prune-old-b']
     await Promise.all([...cloudOld, 'prune-fresh'].map((name) => run(name, ['echo some output'])))
@@ -499,7 +502,7 @@ describe('retention: orch prune', {timeout: 120_000}, () => {
   })
 })
 
-describe('orch cron against a crontab of the test\'s own', {timeout: 120_000}, () => {
+describe.skipIf(NO_SANDBOX)('orch cron against a crontab of the test\'s own', {timeout: 120_000}, () => {
   it('install twice → one line, every other line byte for byte; show; remove restores the table', async () => {
     const spool = join(scratch, 'crontab.spool')
     const crontab = writeFakeCrontab(scratch, spool)

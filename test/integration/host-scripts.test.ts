@@ -28,6 +28,8 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {skipWithout} from '../helpers/requirements.js'
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SCRIPTS = path.join(REPO, 'scripts', 'cloud')
 
@@ -81,6 +83,10 @@ function findShells(): Shell[] {
 }
 
 const SHELLS = findShells()
+// Each script runs under busybox sh too when busybox is here; without it those runs are skipped, visibly.
+const NO_BUSYBOX = skipWithout('the busybox sh runs of the host scripts', ['busybox'])
+const NO_TMUX = skipWithout('the autostop check against a real tmux session', ['tmux'])
+const NO_PGREP = skipWithout('the autostop check against a real sshd session title', ['bash', 'pgrep'])
 
 interface Result {
   code: number | null
@@ -155,6 +161,13 @@ afterAll(() => {
 
 it('finds at least dash or bash to run the scripts with', () => {
   expect(SHELLS.map((s) => s.name)).toEqual(expect.arrayContaining(['dash', 'bash']))
+})
+
+// Shown as skipped (and printed above) when busybox is missing, so the runs it would add are not lost quietly.
+describe.skipIf(NO_BUSYBOX)('busybox', () => {
+  it('is among the shells the scripts run under, with its own find', () => {
+    expect(SHELLS.map((s) => s.name)).toContain('busybox')
+  })
 })
 
 it.each(['log-retention.sh', 'autostop-check.sh', 'crontab-line.sh', 'bootstrap.sh'])(
@@ -439,10 +452,9 @@ describe.each(SHELLS)('autostop-check.sh under $name', (shell) => {
     expect(shutdowns()).toBe(0)
   })
 
-  it('is busy while a tmux session exists on its socket', () => {
+  it.skipIf(NO_TMUX)('is busy while a tmux session exists on its socket', () => {
     reset()
-    const tmux = which('tmux')
-    if (!tmux) return
+    const tmux = which('tmux')!
     const tmuxEnv = {...process.env, TMUX_TMPDIR: path.join(base, 'tmux')}
     const started = spawnSync(tmux, ['-L', tmuxSocket, 'new-session', '-d', '-s', 'someone', 'sleep 300'], {env: tmuxEnv})
     expect(started.status, String(started.stderr)).toBe(0)
@@ -549,7 +561,7 @@ describe.each(SHELLS)('autostop-check.sh under $name', (shell) => {
 describe('autostop-check.sh SSH detection with the real pgrep', () => {
   const bash = which('bash')
   const pgrep = which('pgrep')
-  it.skipIf(!bash || !pgrep)('sees an authenticated sshd session process ("sshd: user@notty")', () => {
+  it.skipIf(NO_PGREP)('sees an authenticated sshd session process ("sshd: user@notty")', () => {
     const base = tempDir('autostop-ssh')
     // A process titled like sshd's per-session child.
     const child = spawn(bash!, ['-c', "exec -a 'sshd: orch-tester@notty' sleep 600"], {stdio: 'ignore'})

@@ -11,6 +11,9 @@ import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {ageTree} from './helpers/host-kit.js'
 import {type JobJson, OrchWorld, isAlive, sleep, tmuxEnv, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the job-state contract integration tests', SANDBOX_TOOLS)
 
 vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
 
@@ -198,7 +201,7 @@ function autostopSeesAJob(name: string): {busy: boolean; output: string} {
   return {busy: /^busy: job /m.test(result.stdout), output: result.stdout.trim()}
 }
 
-describe('list, prune --dry-run and the autostop check agree', () => {
+describe.skipIf(NO_SANDBOX)('list, prune --dry-run and the autostop check agree', () => {
   beforeAll(async () => {
     for (const scenario of SCENARIOS) mkdirSync(rootOf(scenario.name), {recursive: true})
     // Independent situations: made side by side to keep the suite short.
@@ -233,7 +236,7 @@ describe('list, prune --dry-run and the autostop check agree', () => {
   })
 })
 
-describe('one liveness rule', () => {
+describe.skipIf(NO_SANDBOX)('one liveness rule', () => {
   it('a dead job at the head of the queue whose pid was reused (a reboot) does not hold the queue', async () => {
     const head = 'c-reused-head'
     const next = 'c-reused-next'

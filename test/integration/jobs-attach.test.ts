@@ -9,6 +9,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {BIN, OrchWorld, exec, sleep, stderrLines, tmuxEnv, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the orch attach integration tests', SANDBOX_TOOLS)
 
 // Each test runs the CLI many times; a loaded machine (2 cores, other suites) makes that slow.
 vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
@@ -58,7 +61,7 @@ async function openTerminal(session: string, shellCommand: string): Promise<void
   expect(opened.code, opened.stderr).toBe(0)
 }
 
-describe('orch attach', () => {
+describe.skipIf(NO_SANDBOX)('orch attach', () => {
   it('shows the job in a terminal, passes keys and size through; C-b d detaches and leaves it RUNNING', async () => {
     const name = 'attach-live'
     await world.runCloud(name, ['echo ready; while read -r line; do echo "got: $line"; done'])

@@ -7,6 +7,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {OrchWorld, exec, stderrLines} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the host-key integration tests', SANDBOX_TOOLS)
 
 // Each test runs the CLI many times; a loaded machine (2 cores, other suites) makes that slow.
 vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
@@ -48,7 +51,7 @@ async function opensshAccepts(path: string): Promise<boolean> {
   return (await exec('ssh', [...args, 'true'])).code === 0
 }
 
-describe('host keys', () => {
+describe.skipIf(NO_SANDBOX)('host keys', () => {
   it('unknown key: exit 7 with its SHA256 fingerprint and how to accept it; nothing created on the host', async () => {
     const unrelated = await otherKey()
     for (const text of ['', `# comment only\n`, `[127.0.0.1]:1 ${unrelated}\n`, `127.0.0.1 ${world.sandbox.hostPublicKey}\n`]) {
@@ -180,7 +183,7 @@ const BAD_NAMES = [
   'emoji🚀',
 ]
 
-describe('bad job names', () => {
+describe.skipIf(NO_SANDBOX)('bad job names', () => {
   let before: string[]
   beforeAll(() => {
     before = world.logRootEntries()

@@ -9,6 +9,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {OrchWorld, descendants, exec, isAlive, lastLine, sleep, stderrLines, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the job lifecycle integration tests', SANDBOX_TOOLS)
 
 // Each test runs the CLI many times; a loaded machine (2 cores, other suites) makes that slow.
 vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
@@ -34,7 +37,7 @@ async function hasSession(name: string): Promise<boolean> {
   return (await world.tmux(['has-session', '-t', `=${name}`])).code === 0
 }
 
-describe.concurrent('orch stop', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
   it('stops a running job: STOPPED, log ends [EXIT: 143], session gone', async () => {
     const name = 'stop-running'
     await startLooping(name)
@@ -159,7 +162,7 @@ describe.concurrent('orch stop', () => {
   })
 })
 
-describe('sessions and wrappers that vanish behind orch\'s back', () => {
+describe.skipIf(NO_SANDBOX)('sessions and wrappers that vanish behind orch\'s back', () => {
   it('tmux kill-session: FAILED within a few seconds, exit 129 recorded', async () => {
     const name = 'killed-session'
     await startLooping(name)
@@ -262,7 +265,7 @@ describe('sessions and wrappers that vanish behind orch\'s back', () => {
   })
 })
 
-describe('the sshd killed and restarted during orch logs -f', () => {
+describe.skipIf(NO_SANDBOX)('the sshd killed and restarted during orch logs -f', () => {
   it('reconnects, resumes at its byte offset: every line exactly once, then the job\'s status', async () => {
     const name = 'follow-reconnect'
     const gateA = join(world.tmp, 'reconnect-a')
@@ -308,7 +311,7 @@ describe('the sshd killed and restarted during orch logs -f', () => {
   })
 })
 
-describe('connection errors', () => {
+describe.skipIf(NO_SANDBOX)('connection errors', () => {
   it('auth failed: exit 6, one line', async () => {
     const key = join(world.tmp, 'stranger_ed25519')
     expect((await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0)

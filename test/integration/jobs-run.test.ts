@@ -9,6 +9,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {OrchWorld, lastLine, stderrLines, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the orch run integration tests', SANDBOX_TOOLS)
 
 // Each test runs the CLI many times; a loaded machine (2 cores, other suites) makes that slow.
 vi.setConfig({testTimeout: 240_000, hookTimeout: 120_000})
@@ -42,7 +45,7 @@ async function expectExit(name: string, argv: string[], code: number, during?: (
 /** Jobs expectExit saw end, with their status: checked against one `orch list --json` afterwards. */
 const finishedJobs = new Map<string, number>()
 
-describe.concurrent('exit statuses', () => {
+describe.skipIf(NO_SANDBOX).concurrent('exit statuses', () => {
   it('0', async () => {
     const log = await expectExit('exit-0', ['echo hello; echo to-stderr >&2'], 0)
     expect(log).toBe('hello\nto-stderr\n[EXIT: 0]\n')
@@ -147,7 +150,7 @@ const scriptCases: ScriptCase[] = [
 ]
 scriptCases.find((c) => c.name === 'self-cat')!.output = scriptCases.find((c) => c.name === 'self-cat')!.script
 
-describe('exit statuses in orch list --json', () => {
+describe.skipIf(NO_SANDBOX)('exit statuses in orch list --json', () => {
   it('state and exitCode of every job above', async () => {
     expect(finishedJobs.size).toBeGreaterThanOrEqual(9)
     const jobs = await world.list()
@@ -160,7 +163,7 @@ describe('exit statuses in orch list --json', () => {
 /** `orch run NAME --where cloud --wait -- ...argv`: starts the job and prints its log to the end. */
 const runWait = (name: string, argv: readonly string[]) => world.orch(['run', name, '--where', 'cloud', '--wait', '--', ...argv])
 
-describe.concurrent('hostile single-argument scripts arrive byte for byte', () => {
+describe.skipIf(NO_SANDBOX).concurrent('hostile single-argument scripts arrive byte for byte', () => {
   it.each(scriptCases)('$name', async ({name, script, output}) => {
     const job = `hostile-${name}`
     const followed = await runWait(job, [script])
@@ -187,7 +190,7 @@ describe.concurrent('hostile single-argument scripts arrive byte for byte', () =
   })
 })
 
-describe('large commands travel on stdin, never in an argument', () => {
+describe.skipIf(NO_SANDBOX)('large commands travel on stdin, never in an argument', () => {
   // sshd hands the whole remote command line to the login shell as one argument, which Linux caps
   // at 128 KiB: a command, its meta.json and the wrapper must not ride on it.
   it('1.5 MB of command over 15 words: runs byte for byte, is listed, and its cmd.sh is exact', async () => {
@@ -200,14 +203,14 @@ describe('large commands travel on stdin, never in an argument', () => {
   })
 })
 
-describe('hostile scripts in orch list --json', () => {
+describe.skipIf(NO_SANDBOX)('hostile scripts in orch list --json', () => {
   it('each job\'s command is the script exactly as typed', async () => {
     const jobs = await world.list()
     for (const {name, script} of scriptCases) expect(jobs.find((job) => job.name === `hostile-${name}`)?.command, name).toBe(script)
   })
 })
 
-describe.concurrent('multi-argument commands keep every word exactly', () => {
+describe.skipIf(NO_SANDBOX).concurrent('multi-argument commands keep every word exactly', () => {
   it('printf with quoted words', async () => {
     const followed = await runWait('words-simple', ['printf', '%s\\n', 'a b', "c'd"])
     // '%s\\n' is the two characters \ n, which printf turns into a newline.
@@ -235,7 +238,7 @@ describe.concurrent('multi-argument commands keep every word exactly', () => {
   })
 })
 
-describe('100,000 lines of output', () => {
+describe.skipIf(NO_SANDBOX)('100,000 lines of output', () => {
   const expected = Array.from({length: 100_000}, (_, i) => `${i + 1}\n`).join('')
 
   it('arrive intact in run.log, through orch logs, orch logs -f and orch run --wait', async () => {
@@ -258,7 +261,7 @@ describe('100,000 lines of output', () => {
   })
 })
 
-describe('the client killed mid-run', () => {
+describe.skipIf(NO_SANDBOX)('the client killed mid-run', () => {
   /** A job that prints steps 1-3, waits for a flag file the test creates, then prints steps 4-6. */
   const gated = (flag: string) => `for i in 1 2 3; do echo "step $i"; done; while [ ! -e '${flag}' ]; do sleep 0.1; done; for i in 4 5 6; do echo "step $i"; sleep 0.2; done`
   const gatedOutput = 'step 1\nstep 2\nstep 3\nstep 4\nstep 5\nstep 6\n[EXIT: 0]\n'
@@ -296,7 +299,7 @@ describe('the client killed mid-run', () => {
   })
 })
 
-describe('one name, two runs', () => {
+describe.skipIf(NO_SANDBOX)('one name, two runs', () => {
   it('two concurrent orch run with one name: exactly one starts, the other exits 5 with one line', async () => {
     for (const round of [1, 2]) {
       const name = `race-${round}`
@@ -360,7 +363,7 @@ describe('one name, two runs', () => {
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
 const KEYS = ['command', 'endedAt', 'exitCode', 'host', 'logPath', 'name', 'startedAt', 'state', 'target']
 
-describe('orch status --json and orch list --json', () => {
+describe.skipIf(NO_SANDBOX)('orch status --json and orch list --json', () => {
   it('an array of {name,state,target,host,command,startedAt,endedAt,exitCode,logPath}, local jobs included', async () => {
     await world.runCloud('shape-running', ['sleep 30'])
     await world.runCloud('shape-done', ['echo done'])

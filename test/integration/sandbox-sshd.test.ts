@@ -4,7 +4,10 @@ import {readFile, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import {describe, it, expect, beforeAll, afterAll} from 'vitest'
-import {startSandboxSshd, type SandboxSshd} from '../../src/testing/sandbox-sshd.js'
+import {startSandboxSshd, type SandboxSshd} from '../helpers/sandbox-sshd.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the sandbox sshd tests', SANDBOX_TOOLS)
 
 interface Result {
   code: number
@@ -34,7 +37,7 @@ function tmuxHasSession(socket: string, session: string): Promise<Result> {
   return exec('tmux', ['-L', socket, 'has-session', '-t', session])
 }
 
-describe('sandbox sshd', () => {
+describe.skipIf(NO_SANDBOX)('sandbox sshd', () => {
   let sandbox: SandboxSshd
 
   beforeAll(async () => {

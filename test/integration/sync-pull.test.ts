@@ -9,6 +9,9 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {OrchWorld, type Result, waitUntil} from './helpers/orch-cli.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+
+const NO_SANDBOX = skipWithout('the sync and pull integration tests', SANDBOX_TOOLS)
 
 let world: OrchWorld
 
@@ -92,7 +95,7 @@ function snapshot(dir: string, skip: (path: string) => boolean = () => false): M
 const fileCount = (tree: Map<string, Node>) => [...tree.values()].filter((node) => node.type !== 'd').length
 const byteCount = (tree: Map<string, Node>) => [...tree.values()].reduce((sum, node) => sum + (node.type === 'f' ? Buffer.byteLength(node.content!, 'latin1') : 0), 0)
 
-describe.concurrent('orch run --sync', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch run --sync', () => {
   it('mirrors a git work tree (odd names, exec bit, symlink, .git; ignored build/ stays), then sends only changes', {timeout: 240_000}, async () => {
     const files: Record<string, string> = {'.gitignore': 'build/\n*.log\n', '.orchignore': 'notes-not-for-host.txt\n', 'run.sh': '#!/bin/sh\necho "ran from $(pwd)"\n', 'sub/inner.txt': 'inner\n', 'edit-me.txt': 'v1\n', 'delete-me.txt': 'bye\n'}
     for (const [i, name] of ODD_NAMES.entries()) files[name] = `odd ${i}\n`
@@ -197,7 +200,7 @@ describe.concurrent('orch run --sync', () => {
   })
 })
 
-describe.concurrent('orch pull', () => {
+describe.skipIf(NO_SANDBOX).concurrent('orch pull', () => {
   /** A finished cloud job that made results in its own working directory. */
   async function jobWithResults(name: string, extra: readonly string[] = []): Promise<string> {
     const cwd = join(world.sandbox.home, 'jobs', name)
@@ -306,7 +309,7 @@ describe.concurrent('orch pull', () => {
   })
 })
 
-describe('the host side without GNU find and cp', () => {
+describe.skipIf(NO_SANDBOX)('the host side without GNU find and cp', () => {
   it('lists with find -exec + stat, and places with rm + tar, when -printf and cp -l are missing', {timeout: 60_000}, async () => {
     const {LocalHost} = await import('../../src/hosts/local-host.js')
     const {JobSite} = await import('../../src/jobs/site.js')

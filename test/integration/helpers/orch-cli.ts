@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {type SandboxSshd, startSandboxSshd} from '../../../src/testing/sandbox-sshd.js'
+import {type SandboxSshd, startSandboxSshd} from '../../helpers/sandbox-sshd.js'
 
 /** The repository; ORCH_IT_ROOT may name a copy of its bin/, dist/, package.json and manifest instead. */
 export const ROOT = process.env.ORCH_IT_ROOT || fileURLToPath(new URL('../../../', import.meta.url))

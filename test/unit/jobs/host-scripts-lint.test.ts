@@ -8,6 +8,7 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {type ControlScript, controlScript, wrapperScript} from '../../../src/jobs/host-scripts.js'
+import {skipWithout} from '../../helpers/requirements.js'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
 const CONTROL: readonly ControlScript[] = ['start', 'list', 'locate', 'read-log', 'stop', 'has-session', 'tool', 'install-tools', 'job-info', 'sync', 'pull', 'rollback']
@@ -18,18 +19,9 @@ const SCRIPTS: [string, string][] = [
   ...TOOLS.map((name): [string, string] => [`scripts/cloud/${name}`, readFileSync(`${ROOT}scripts/cloud/${name}`, 'utf8')]),
 ]
 
-function available(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
-}
-
-// CI runs as root and installs shellcheck (.ci/run): there a missing one is a failure, not a skip.
-const shellcheck = available('shellcheck')
-if (!shellcheck) {
-  if (process.getuid?.() === 0) throw new Error('shellcheck is not installed: apt-get install -y shellcheck (.ci/run does)')
-  console.warn('skipping the shellcheck tests: shellcheck is not installed (apt-get install -y shellcheck)')
-}
-const dash = available('dash')
-if (!dash) console.warn('skipping the dash parse tests: dash is not installed (apt-get install -y dash)')
+// Each skips visibly when its tool is missing; under CI (.ci/run installs both) that is a failure.
+const shellcheck = !skipWithout('the shellcheck tests', ['shellcheck'])
+const dash = !skipWithout('the dash parse tests', ['dash'])
 
 describe.skipIf(!shellcheck)('shellcheck', () => {
   it.each(SCRIPTS)('%s: no findings', (_label, text) => {

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {epochToIso} from '../../../src/jobs/job-record.js'
+import {epochToIso, parseJobList} from '../../../src/jobs/job-record.js'
+import {isFinished} from '../../../src/jobs/state.js'
 
 describe('epochToIso', () => {
   it('writes what Date#toISOString writes, for every kind of second', () => {
@@ -33,5 +34,35 @@ describe('JobRecordStream', () => {
       expect(stream.end().sort((x, y) => x.name.localeCompare(y.name))).toEqual(parseJobList(output, site).sort((x, y) => x.name.localeCompare(y.name)))
     }
     expect(parseJobList(output, site).map((job) => job.command)).toEqual(['', 'echo héllo ✓ 日本', 'printf "tab\\there"'])
+  })
+})
+
+describe('job list parsing', () => {
+  const site = {target: 'cloud' as const, label: 'u@h', logPath: (name: string) => `~/logs/${name}/run.log`}
+  const meta = (name: string, createdAt: string) => JSON.stringify({name, command: 'echo a:b\tc', target: 'cloud', host: 'u@h', createdAt, cwd: null, envNames: []})
+  const record = (...fields: string[]) => ['J', ...fields].join('\t')
+
+  it('reads the host records of many jobs, newest first, with queue positions, attempts and reasons', () => {
+    const output = [
+      record('a', 'DONE', '0', '-', '1767225600', '1767225660', '2', '-', '-', 'orch', '1767225599', meta('a', '2026-01-01T00:00:00Z')),
+      record('b', 'QUEUED', '-', '-', '-', '-', '0', '1', '77', 'orch', '-', meta('b', '2026-01-02T00:00:00Z')),
+      record('c', 'FAILED', '-', 'vanished', '1767225500', '-', '1', '-', '-', 'orch', '-', meta('c', '2025-12-31T00:00:00Z')),
+      record('by-hand', 'DONE', '0', '-', '-', '1767000000', '-', '-', '-', 'manual', '1767000000', '-'),
+      record('bad.name', 'DONE', '0', '-', '-', '-', '0', '-', '-', 'orch', '-', meta('bad.name', '2026-01-03T00:00:00Z')),
+      record('broken-meta', 'RUNNING', '-', '-', '1767225700', '-', '1', '-', '12', 'orch', '-', '{"name":"broken-meta","command":"a\\'),
+      'a stray line from a login shell',
+    ].join('\n')
+    const jobs = parseJobList(output, site)
+    expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.reason, job.attempts, job.queuePosition])).toEqual([
+      ['b', 'QUEUED', null, null, 0, 1],
+      ['broken-meta', 'RUNNING', null, null, 1, null],
+      ['a', 'DONE', 0, null, 2, null],
+      ['c', 'FAILED', null, 'vanished', 1, null],
+      ['by-hand', 'DONE', 0, null, 0, null],
+    ])
+    expect(jobs.find((job) => job.name === 'a')).toMatchObject({command: 'echo a:b\tc', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', logPath: '~/logs/a/run.log', kind: 'orch'})
+    expect(jobs.find((job) => job.name === 'by-hand')).toMatchObject({command: '', host: 'u@h', kind: 'manual', createdAt: '2025-12-29T09:20:00.000Z'})
+    expect(jobs.find((job) => job.name === 'c')?.status).toEqual({state: 'FAILED', exitCode: null, vanished: true})
+    expect(isFinished(jobs.find((job) => job.name === 'c')!.status)).toBe(true)
   })
 })

@@ -4,13 +4,13 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import {findConfigFile, loadConfig} from '../../src/config/config.js'
-import {SECRET_SETTINGS, SETTINGS} from '../../src/config/settings.js'
-import {OrchError} from '../../src/output/errors.js'
+import {findConfigFile, loadConfig} from '../../../src/config/config.js'
+import {SECRET_SETTINGS, SETTINGS} from '../../../src/config/settings.js'
+import {OrchError} from '../../../src/output/errors.js'
 
 const MIN = 60_000
 const GB = 1024 ** 3
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
 let tmp: string
 let home: string
@@ -288,15 +288,15 @@ describe('secrets', () => {
   // checked form (a URL, say), its value must still stay out of the message.
   it('a malformed secret is named, but its value is never shown', async () => {
     vi.resetModules()
-    vi.doMock('../../src/config/settings.js', async (importOriginal) => {
-      const actual = await importOriginal<typeof import('../../src/config/settings.js')>()
+    vi.doMock('../../../src/config/settings.js', async (importOriginal) => {
+      const actual = await importOriginal<typeof import('../../../src/config/settings.js')>()
       return {
         ...actual,
         SETTINGS: actual.SETTINGS.map((spec) => (spec.variable === 'ORCH_SLACK_WEBHOOK_URL' || spec.variable === 'ORCH_SSH_PASSPHRASE' ? {...spec, kind: 'port'} : spec)),
       }
     })
     try {
-      const {loadConfig: loadWithCheckedSecrets} = await import('../../src/config/config.js')
+      const {loadConfig: loadWithCheckedSecrets} = await import('../../../src/config/config.js')
       const {repo, repoFile} = layout()
       for (const [variable, value] of [
         ['ORCH_SLACK_WEBHOOK_URL', WEBHOOK],
@@ -327,7 +327,7 @@ describe('secrets', () => {
         expect((caught as OrchError).toLine()).not.toContain(value)
       }
     } finally {
-      vi.doUnmock('../../src/config/settings.js')
+      vi.doUnmock('../../../src/config/settings.js')
       vi.resetModules()
     }
   })

@@ -5,12 +5,12 @@
  */
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import type {JobEntry} from '../../src/jobs/job-record.js'
+import type {JobEntry} from '../../../src/jobs/job-record.js'
 
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
-vi.mock('../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
+vi.mock('../../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
+vi.mock('../../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
 
 const JOBS = [
   {
@@ -53,7 +53,7 @@ const entryPoints: Array<[string, (argv: string[]) => Promise<unknown>]> = [
   [
     'class oclif loads',
     async (argv) => {
-      const {default: List} = await import('../../src/commands/list.js')
+      const {default: List} = await import('../../../src/commands/list.js')
       await List.run(argv)
       return printed(argv)
     },
@@ -61,7 +61,7 @@ const entryPoints: Array<[string, (argv: string[]) => Promise<unknown>]> = [
   [
     'dispatcher',
     async (argv) => {
-      const {dispatch} = await import('../../src/cli/dispatch.js')
+      const {dispatch} = await import('../../../src/cli/dispatch.js')
       expect(await dispatch(['list', ...argv])).toBe(true)
       return printed(argv)
     },

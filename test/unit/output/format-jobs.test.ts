@@ -1,0 +1,117 @@
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+
+import type {JobEntry} from '../../../src/jobs/job-record.js'
+import {formatList, formatStatus, table} from '../../../src/output/format-jobs.js'
+import {style} from '../../../src/output/style.js'
+
+const NOW = new Date('2026-02-16T15:00:00.000Z')
+
+const job = (extra: Partial<JobEntry> = {}): JobEntry => ({
+  name: 'train-1',
+  state: 'DONE',
+  target: 'cloud',
+  host: 'ubuntu@203.0.113.7',
+  command: 'python train.py',
+  startedAt: '2026-02-16T14:30:00.000Z',
+  endedAt: '2026-02-16T14:45:00.000Z',
+  exitCode: 0,
+  reason: null,
+  logPath: '~/logs/train-1/run.log',
+  attempts: 1,
+  queuePosition: null,
+  status: {state: 'DONE', exitCode: 0},
+  createdAt: '2026-02-16T14:29:59.000Z',
+  kind: 'orch',
+  ...extra,
+}) as JobEntry
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  vi.setSystemTime(NOW)
+  style.level = 0
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+  style.level = 0
+})
+
+describe('table', () => {
+  it('pads every column but the last to its widest cell, two spaces apart, no trailing blanks', () => {
+    expect(table(['A', 'BB', 'C'], [['xxx', 'y', 'last one'], ['', 'yyyy', '']])).toBe(['A    BB    C', 'xxx  y     last one', '     yyyy'].join('\n'))
+  })
+
+  it('colour on: escape codes do not count towards a width', () => {
+    style.level = 1
+    const text = table(['NAME', 'STATE'], [[style.red('ab'), 'x'], ['abcdef', 'y']])
+    const plain = text.replace(/\u001B\[[0-9;]*m/g, '').split('\n')
+    expect(plain).toEqual(['NAME    STATE', 'ab      x', 'abcdef  y'])
+    expect(text.split('\n')[0]).toBe('\u001B[1mNAME    STATE\u001B[22m')
+  })
+})
+
+describe('formatList', () => {
+  it('no jobs: says how to start one', () => expect(formatList([])).toBe('no jobs yet (start one with orch run NAME -- COMMAND)'))
+
+  it('colour off: one row per job, with null fields as "-" and a running job\'s duration as "running"', () => {
+    const rows = formatList([
+      job(),
+      job({name: 'q', state: 'QUEUED', status: {state: 'QUEUED'}, startedAt: null, endedAt: null, exitCode: null, command: 'make'}),
+      job({name: 'r', state: 'RUNNING', status: {state: 'RUNNING'}, endedAt: null, exitCode: null, target: 'local', host: 'local', command: 'sleep 60'}),
+      job({name: 'f', state: 'FAILED', status: {state: 'FAILED', exitCode: 2, vanished: false}, exitCode: 2, command: 'false'}),
+    ]).split('\n')
+    expect(rows).toEqual([
+      'NAME     STATE    EXIT  STARTED         DURATION    WHERE               COMMAND',
+      'train-1  DONE     0     30 minutes ago  15 minutes  ubuntu@203.0.113.7  python train.py',
+      'q        QUEUED   -     -               -           ubuntu@203.0.113.7  make',
+      'r        RUNNING  -     30 minutes ago  running     local               sleep 60',
+      'f        FAILED   2     30 minutes ago  15 minutes  ubuntu@203.0.113.7  false',
+    ])
+  })
+
+  it('a long name widens its column; a long or multi-line command is cut to one line of 50', () => {
+    const long = 'a'.repeat(64)
+    const rows = formatList([job({name: long, command: `echo one\n  echo two\n${'x'.repeat(80)}`}), job({name: 'b'})]).split('\n')
+    expect(rows[1]!.startsWith(`${long}  DONE`)).toBe(true)
+    expect(rows[2]!.startsWith(`b${' '.repeat(63)}  DONE`)).toBe(true)
+    const command = rows[1]!.slice(rows[1]!.indexOf('echo one'))
+    expect(command).toBe(`echo one ⏎ echo two ⏎ ${'x'.repeat(27)}…`)
+    expect(command).toHaveLength(50)
+  })
+
+  it('unicode in a command (the last column) passes through unpadded and uncut when short', () => {
+    const rows = formatList([job({command: 'echo ünïcødé 日本語 🚀'})]).split('\n')
+    expect(rows[1]!.endsWith('ubuntu@203.0.113.7  echo ünïcødé 日本語 🚀')).toBe(true)
+  })
+
+  it('colour on: the state is coloured and the columns still line up', () => {
+    style.level = 1
+    const text = formatList([job(), job({name: 'f', state: 'FAILED', status: {state: 'FAILED', exitCode: 1, vanished: false}, exitCode: 1})])
+    expect(text).toContain('\u001B[32mDONE\u001B[39m')
+    expect(text).toContain('\u001B[31mFAILED\u001B[39m')
+    const plain = text.replace(/\u001B\[[0-9;]*m/g, '')
+    style.level = 0
+    expect(plain).toBe(formatList([job(), job({name: 'f', state: 'FAILED', status: {state: 'FAILED', exitCode: 1, vanished: false}, exitCode: 1})]))
+  })
+})
+
+describe('formatStatus', () => {
+  it('nothing unfinished', () => expect(formatStatus([], NOW)).toBe('no jobs running, starting or queued'))
+
+  it('colour off: elapsed time, the queue position, and how long a job has waited', () => {
+    const rows = formatStatus(
+      [
+        job({state: 'RUNNING', status: {state: 'RUNNING'}, endedAt: null, exitCode: null}),
+        job({name: 'q2', state: 'QUEUED', status: {state: 'QUEUED'}, startedAt: null, endedAt: null, exitCode: null, queuePosition: 2, createdAt: '2026-02-16T14:55:00.000Z'}),
+        job({name: 's', state: 'STARTING', status: {state: 'STARTING'}, startedAt: null, endedAt: null, exitCode: null, target: 'local', host: 'local', createdAt: '2026-02-16T14:59:30.000Z'}),
+      ],
+      NOW,
+    ).split('\n')
+    expect(rows).toEqual([
+      'NAME     STATE      ELAPSED             WHERE               COMMAND',
+      'train-1  RUNNING    30 minutes          ubuntu@203.0.113.7  python train.py',
+      'q2       QUEUED #2  5 minutes waiting   ubuntu@203.0.113.7  python train.py',
+      's        STARTING   30 seconds waiting  local               python train.py',
+    ])
+  })
+})
