@@ -1,13 +1,13 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
-import {EXIT_CODES, OrchError, toOrchError, usageError} from '../output/errors.js'
+import {EXIT_CODES, OrchError, toOrchError, usageError} from '../errors/errors.js'
 import {jsonDocument} from '../output/json.js'
 import type {ActionIo} from './actions/action.js'
 import {jsonRequested, reportError} from './report-error.js'
 
 /**
  * Shared behaviour of every orch command: `--json` (one document on stdout, nothing else), and
- * errors as one line on stderr with the exit status from the table in output/errors.ts (under
+ * errors as one line on stderr with the exit status from the table in errors/errors.ts (under
  * --json, also as the error document on stdout).
  */
 export abstract class OrchCommand extends Command {

@@ -4,8 +4,8 @@ import {parse as parseDotenv} from 'dotenv'
 import type {OrchConfig} from '../config/config.js'
 import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
-import {configError, usageError} from '../output/errors.js'
-import {registerSecret} from '../output/redact.js'
+import {configError, usageError} from '../errors/errors.js'
+import {registerSecret} from '../errors/redact.js'
 
 export interface GuardrailFlags {
   retries?: string

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {validatePullPatterns} from '../jobs/pull-results.js'
 import {type SyncSource, resolveSyncSource} from '../sync/source.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 
 /** `orch run` flags that move files: code up (--sync), results down later (--artifacts for orch pull). */
 export const syncFlags = {

@@ -23,7 +23,7 @@
  */
 import type {CloudWatchLogsClient, GetLogEventsCommandInput, InputLogEvent} from '@aws-sdk/client-cloudwatch-logs'
 
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {awsErrorName, awsFailure, withCause} from './aws-errors.js'
 import {withRetry, type RetryOptions} from './retry.js'
 import {silenceSdkNodeVersionWarning} from './util.js'

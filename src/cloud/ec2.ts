@@ -8,7 +8,7 @@
  */
 import type {EC2Client, DescribeInstancesCommandInput, Instance} from '@aws-sdk/client-ec2'
 
-import {OrchError, configError, usageError} from '../output/errors.js'
+import {OrchError, configError, usageError} from '../errors/errors.js'
 import {awsErrorName, awsFailure, withCause} from './aws-errors.js'
 import {withRetry, type RetryOptions} from './retry.js'
 import {formatDuration, realSleep, silenceSdkNodeVersionWarning, type Sleep} from './util.js'

@@ -10,8 +10,8 @@ import path from 'node:path'
 import type {EC2Client} from '@aws-sdk/client-ec2'
 
 import type {OrchConfig} from '../config/config.js'
-import {OrchError, configError} from '../output/errors.js'
-import type {Progress} from '../output/progress.js'
+import {OrchError, configError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
 import {
   DEFAULT_START_TIMEOUT_MS,
   createEc2Client,

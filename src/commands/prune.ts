@@ -6,7 +6,7 @@ import {DURATION_FORMS, parseDuration} from '../config/units.js'
 import {closeAll, sitesToList} from '../jobs/job-sites.js'
 import {type PruneOutcome, pruneJobs} from '../jobs/prune-jobs.js'
 import type {Where} from '../jobs/sites.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import {formatPrune} from '../output/format-maintenance.js'
 
 const DAY_MS = 86_400_000

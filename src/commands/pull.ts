@@ -7,7 +7,7 @@ import {validateJobName} from '../jobs/names.js'
 import {type DiffReport, localWorkTree, pullDiff} from '../jobs/pull-diff.js'
 import {type PullReport, pullResults, validatePullPatterns} from '../jobs/pull-results.js'
 import type {Where} from '../jobs/sites.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import {formatDiffPulled, formatPulled} from '../output/format-pull.js'
 
 export default class Pull extends OrchCommand {

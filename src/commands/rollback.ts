@@ -6,7 +6,7 @@ import {locateJob} from '../jobs/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
 import {type RollbackPlan, applyRollback, planRollback} from '../jobs/rollback-job.js'
 import type {Where} from '../jobs/sites.js'
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 import {formatRollbackPlan} from '../output/format-maintenance.js'
 
 export default class Rollback extends OrchCommand {

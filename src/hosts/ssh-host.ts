@@ -6,8 +6,8 @@ import type {Client, ClientChannel, ConnectConfig, PseudoTtyOptions} from 'ssh2'
 
 type HostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey']
 
-import {OrchError} from '../output/errors.js'
-import {registerSecret} from '../output/redact.js'
+import {OrchError} from '../errors/errors.js'
+import {registerSecret} from '../errors/redact.js'
 import type {Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
 import {TransportError, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'

@@ -1,5 +1,5 @@
 import {shellWord} from '../hosts/shell-words.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {installTools, runInstalledTool, runTool} from './host-tools.js'
 import type {JobSite} from './site.js'
 

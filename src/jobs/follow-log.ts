@@ -1,6 +1,6 @@
 import {PassThrough} from 'node:stream'
 import {TransportError} from '../hosts/host.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import type {JobSite} from './site.js'
 import {unknownJob} from './sites.js'

@@ -1,5 +1,5 @@
 import type {OrchConfig} from '../config/config.js'
-import type {Progress} from '../output/progress.js'
+import type {Progress} from '../terminal/progress.js'
 import type {JobSite} from './site.js'
 import {type Where, cloudConfigured, cloudSite, localSite} from './sites.js'
 

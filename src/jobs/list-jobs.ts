@@ -1,4 +1,4 @@
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {type JobEntry, type JobRecord, JobRecordStream, newestFirst} from './job-record.js'
 import type {JobSite} from './site.js'

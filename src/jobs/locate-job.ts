@@ -1,5 +1,5 @@
 import type {OrchConfig} from '../config/config.js'
-import type {Progress} from '../output/progress.js'
+import type {Progress} from '../terminal/progress.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import type {JobSite} from './site.js'
 import {type Where, cloudConfigured, cloudSite, localSite, unknownJob} from './sites.js'

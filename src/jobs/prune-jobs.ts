@@ -1,4 +1,4 @@
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {runTool} from './host-tools.js'
 import type {JobSite} from './site.js'
 

@@ -9,7 +9,7 @@ import {copyFile, lstat, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import type {JobSite} from './site.js'
 import {unknownJob} from './sites.js'

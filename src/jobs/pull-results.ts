@@ -11,7 +11,7 @@ import {constants as fsConstants} from 'node:fs'
 import {type FileHandle, chmod, copyFile, link, lstat, mkdir, open, rm, symlink, utimes} from 'node:fs/promises'
 import {join, posix, resolve} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {jobInfo} from './job-info.js'
 import type {JobSite} from './site.js'

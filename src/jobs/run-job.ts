@@ -1,6 +1,6 @@
 import type {OrchConfig} from '../config/config.js'
 import {runForeground} from '../hosts/local-host.js'
-import type {Progress} from '../output/progress.js'
+import type {Progress} from '../terminal/progress.js'
 import type {JobProfile, Reason} from '../routing/profile.js'
 import {route} from '../routing/route.js'
 import {readLog} from './follow-log.js'

@@ -1,8 +1,8 @@
 import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
 import {SshHost} from '../hosts/ssh-host.js'
-import {OrchError, configError} from '../output/errors.js'
-import type {Progress} from '../output/progress.js'
+import {OrchError, configError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
 import {JobSite} from './site.js'
 
 export type Where = 'cloud' | 'local'

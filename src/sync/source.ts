@@ -14,7 +14,7 @@ import {type Dirent, readdirSync} from 'node:fs'
 import {lstat, readFile, realpath, stat} from 'node:fs/promises'
 import {basename, isAbsolute, join, relative, resolve, sep} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 
 /** Where a sync goes, resolved and validated before anything touches a host. */
 export interface SyncSource {

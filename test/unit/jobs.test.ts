@@ -14,7 +14,7 @@ import {JobSite} from '../../src/jobs/site.js'
 import {isJobName, stampJobName, validateJobName} from '../../src/jobs/names.js'
 import {commandText, parseEnvPairs} from '../../src/jobs/start-job.js'
 import {isFinished} from '../../src/jobs/state.js'
-import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../src/output/errors.js'
+import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../src/errors/errors.js'
 
 describe('job list parsing', () => {
   const site = {target: 'cloud' as const, label: 'u@h', logPath: (name: string) => `~/logs/${name}/run.log`}

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {OrchCommand} from '../../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
-import {usageError} from '../../output/errors.js'
+import {usageError} from '../../errors/errors.js'
 import {formatCron} from '../../output/format-maintenance.js'
 
 export default class HostAutostop extends OrchCommand {

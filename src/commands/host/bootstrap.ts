@@ -1,6 +1,6 @@
 import {OrchCommand} from '../../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
-import {startProgress} from '../../output/progress.js'
+import {startProgress} from '../../terminal/progress.js'
 
 export default class HostBootstrap extends OrchCommand {
   static override summary = 'Prepare the host: install tmux, create the log root, install the retention cron line (safe to repeat)'

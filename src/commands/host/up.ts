@@ -3,8 +3,8 @@ import {Flags} from '@oclif/core'
 import {OrchCommand} from '../../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
-import {usageError} from '../../output/errors.js'
-import {startProgress} from '../../output/progress.js'
+import {usageError} from '../../errors/errors.js'
+import {startProgress} from '../../terminal/progress.js'
 
 export default class HostUp extends OrchCommand {
   static override summary = 'Start the EC2 instance if it is stopped and wait until it accepts SSH'

@@ -23,7 +23,7 @@ import {
   utf8Bytes,
   type LogEvent,
 } from '../../../src/cloud/cloudwatch.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const GROUP = '/orch/jobs'
 const STREAM = 'lros-backfill-20260216-1430'

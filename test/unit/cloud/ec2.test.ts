@@ -21,7 +21,7 @@ import {
   type InstanceInfo,
   type InstanceState,
 } from '../../../src/cloud/ec2.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const ID = 'i-0123456789abcdef0'
 const DNS = 'ec2-3-120-1-2.eu-central-1.compute.amazonaws.com'
