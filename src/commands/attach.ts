@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {attachJob} from '../jobs/attach-job.js'
-import {locateJob} from '../jobs/locate-job.js'
+import {locateJob} from '../sites/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
 
 export default class Attach extends OrchCommand {

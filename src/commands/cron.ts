@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {type CronOutcome, RETENTION_MARKER, manageCronLine} from '../jobs/cron-lines.js'
-import {siteFor} from '../jobs/sites.js'
+import {siteFor} from '../sites/sites.js'
 import {formatCron} from '../output/format-maintenance.js'
 
 export default class Cron extends OrchCommand {

@@ -2,11 +2,11 @@ import {Args, Flags} from '@oclif/core'
 
 import {OrchCommand, argWords} from '../cli/base-command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
-import {locateJob} from '../jobs/locate-job.js'
+import {locateJob} from '../sites/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
 import {type DiffReport, localWorkTree, pullDiff} from '../jobs/pull-diff.js'
 import {type PullReport, pullResults, validatePullPatterns} from '../jobs/pull-results.js'
-import type {Where} from '../jobs/sites.js'
+import type {Where} from '../sites/sites.js'
 import {usageError} from '../errors/errors.js'
 import {formatDiffPulled, formatPulled} from '../output/format-pull.js'
 

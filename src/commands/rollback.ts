@@ -2,10 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
-import {locateJob} from '../jobs/locate-job.js'
+import {locateJob} from '../sites/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
 import {type RollbackPlan, applyRollback, planRollback} from '../jobs/rollback-job.js'
-import type {Where} from '../jobs/sites.js'
+import type {Where} from '../sites/sites.js'
 import {OrchError, usageError} from '../errors/errors.js'
 import {formatRollbackPlan} from '../output/format-maintenance.js'
 

@@ -5,7 +5,7 @@ import {runAction} from '../cli/actions/run.js'
 import {hostFlags} from '../cli/host-flags.js'
 import {routingFlags} from '../cli/routing-flags.js'
 import {syncFlags, syncSourceFromFlags, withOptionalSyncValue} from '../cli/sync-flags.js'
-import type {RunOutcome} from '../jobs/run-job.js'
+import type {RunOutcome} from '../sites/run-job.js'
 
 export default class Run extends OrchCommand {
   static override summary = 'Route a job, then run it: cloud → detached tmux session on the host; local → here, in the foreground'

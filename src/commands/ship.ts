@@ -2,10 +2,10 @@ import {Args} from '@oclif/core'
 
 import {OrchCommand} from '../cli/base-command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
-import type {ShipOutcome} from '../cloud/ship-job.js'
-import {locateJob} from '../jobs/locate-job.js'
+import type {ShipOutcome} from '../sites/ship-job.js'
+import {locateJob} from '../sites/locate-job.js'
 import {validateJobName} from '../jobs/names.js'
-import type {Where} from '../jobs/sites.js'
+import type {Where} from '../sites/sites.js'
 
 export default class Ship extends OrchCommand {
   static override summary = "Ship a job's log to CloudWatch Logs (one stream per job); shipping again sends only what is missing"
@@ -19,7 +19,7 @@ export default class Ship extends OrchCommand {
     const config = configFromFlags(flags)
     const {site} = await locateJob(config, name, flags.where as Where | undefined)
     try {
-      const {shipJobLog} = await import('../cloud/ship-job.js')
+      const {shipJobLog} = await import('../sites/ship-job.js')
       const outcome = await shipJobLog(config, site, name)
       this.say(() => `${name}: ${outcome.eventsSent} event(s) sent in ${outcome.batches} batch(es), ${outcome.skipped} already there → ${outcome.group}/${outcome.stream}${outcome.complete ? '' : ' (job still running; ship again later)'}`)
       return outcome

@@ -11,8 +11,7 @@ import {join, resolve} from 'node:path'
 
 import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface DiffReport {
   name: string

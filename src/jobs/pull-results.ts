@@ -14,8 +14,7 @@ import {join, posix, resolve} from 'node:path'
 import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {jobInfo} from './job-info.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 import {type TarEntry, TarFormatError, type TarSink, tarReader} from './tar-entries.js'
 
 export interface PulledSet {

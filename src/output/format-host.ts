@@ -1,4 +1,4 @@
-import type {HostStatus} from '../cloud/host-lifecycle.js'
+import type {HostStatus} from '../sites/host-lifecycle.js'
 import {formatDuration} from '../config/units.js'
 import {style} from './style.js'
 

@@ -1,4 +1,4 @@
-import type {RunOutcome} from '../jobs/run-job.js'
+import type {RunOutcome} from '../sites/run-job.js'
 import type {StopOutcome} from '../jobs/stop-job.js'
 import {colourState} from './format-state.js'
 import {style} from './style.js'

@@ -10,7 +10,7 @@ import type {JobEntry} from '../../src/jobs/job-record.js'
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
 vi.mock('../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../src/jobs/job-sites.js', () => ({sitesToList: async () => [], closeAll: async () => {}}))
+vi.mock('../../src/sites/job-sites.js', () => ({sitesToList: async () => [], closeAll: async () => {}}))
 vi.mock('../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobs: async () => JOBS}))
 
 const JOBS = [

@@ -1,12 +1,12 @@
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
 import {readLog} from '../../jobs/follow-log.js'
-import {closeAll, sitesToList} from '../../jobs/job-sites.js'
+import {closeAll, sitesToList} from '../../sites/job-sites.js'
 import type {JobRecord} from '../../jobs/job-record.js'
 import {type JobEntry, listJobs, toJobJson, unfinishedJobs} from '../../jobs/list-jobs.js'
-import {locateJob} from '../../jobs/locate-job.js'
+import {locateJob} from '../../sites/locate-job.js'
 import {validateJobName} from '../../jobs/names.js'
-import {shipAfterFollow} from '../../jobs/run-job.js'
-import type {Where} from '../../jobs/sites.js'
+import {shipAfterFollow} from '../../sites/run-job.js'
+import type {Where} from '../../sites/sites.js'
 import {type StopOutcome, stopJob} from '../../jobs/stop-job.js'
 import {OrchError, usageError} from '../../errors/errors.js'
 import {formatList, formatStatus} from '../../output/format-jobs.js'
@@ -77,7 +77,7 @@ export const logsAction: Action<LogsFlags> = async ({flags, args}, io): Promise<
   }
   const config = configFromFlags(flags)
   if (flags.source === 'cloudwatch') {
-    const {printCloudWatchLog} = await import('../../cloud/ship-job.js')
+    const {printCloudWatchLog} = await import('../../sites/ship-job.js')
     const lines = await printCloudWatchLog(config, name, writeOut)
     if (lines === 0) io.note(`no events for ${name} in CloudWatch ${config.cloudwatchGroup}`)
     return undefined

@@ -2,7 +2,7 @@ import {cloudwatchWanted} from '../../config/config.js'
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
 import {usageError} from '../../errors/errors.js'
 import {stampJobName, validateJobName} from '../../jobs/names.js'
-import {type RunOutcome, runJob} from '../../jobs/run-job.js'
+import {type RunOutcome, runJob} from '../../sites/run-job.js'
 import {waitedExitStatus} from '../../jobs/state.js'
 import type {SyncSource} from '../../sync/source.js'
 import {formatStarted} from '../../output/format-run.js'
@@ -27,7 +27,7 @@ export interface RunFlags extends RoutingFlagValues, GuardrailFlags {
   'start-timeout'?: string
 }
 
-/** orch run: validate everything, then route and start the job (see jobs/run-job.ts). */
+/** orch run: validate everything, then route and start the job (see sites/run-job.ts). */
 export async function runAction({flags, args, words}: ActionInput<RunFlags>, io: ActionIo, sync?: SyncSource): Promise<RunOutcome> {
   const name = flags.stamp ? stampJobName(validateJobName(args.name ?? '')) : validateJobName(args.name ?? '')
   const profile = profileFromFlags(flags, words)

@@ -23,7 +23,7 @@ export default class HostAutostop extends OrchCommand {
       if (ms === undefined || ms < 60_000) throw usageError(`idle time "${args.idle}" is not a duration of at least 1m`, `use ${DURATION_FORMS}`)
       idle = ms
     }
-    const {setAutostop} = await import('../../cloud/host-lifecycle.js')
+    const {setAutostop} = await import('../../sites/host-lifecycle.js')
     const outcome = await setAutostop(configFromFlags(flags), idle)
     this.say(() => formatCron(outcome))
     return outcome

@@ -10,7 +10,7 @@ export default class HostBootstrap extends OrchCommand {
   async run(): Promise<{host: string; output: string}> {
     const {flags} = await this.parse(HostBootstrap)
     const progress = await startProgress('bootstrapping the host…')
-    const {bootstrapHost} = await import('../../cloud/host-lifecycle.js')
+    const {bootstrapHost} = await import('../../sites/host-lifecycle.js')
     try {
       const result = await bootstrapHost(configFromFlags(flags), {progress})
       progress.stop()

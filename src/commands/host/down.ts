@@ -9,7 +9,7 @@ export default class HostDown extends OrchCommand {
 
   async run() {
     const {flags} = await this.parse(HostDown)
-    const {hostDown} = await import('../../cloud/host-lifecycle.js')
+    const {hostDown} = await import('../../sites/host-lifecycle.js')
     const result = await hostDown(configFromFlags(flags), {force: flags.force})
     this.say(() => `${result.instanceId}: ${result.previousState ?? '?'} → ${result.currentState ?? '?'}`)
     return result

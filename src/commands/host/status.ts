@@ -1,6 +1,6 @@
 import {OrchCommand} from '../../cli/base-command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
-import type {HostStatus} from '../../cloud/host-lifecycle.js'
+import type {HostStatus} from '../../sites/host-lifecycle.js'
 import {formatHostStatus} from '../../output/format-host.js'
 
 export default class HostStatusCommand extends OrchCommand {
@@ -9,7 +9,7 @@ export default class HostStatusCommand extends OrchCommand {
 
   async run(): Promise<HostStatus> {
     const {flags} = await this.parse(HostStatusCommand)
-    const {hostStatus} = await import('../../cloud/host-lifecycle.js')
+    const {hostStatus} = await import('../../sites/host-lifecycle.js')
     const status = await hostStatus(configFromFlags(flags))
     this.say(() => formatHostStatus(status))
     return status

@@ -19,7 +19,7 @@ export default class HostUp extends OrchCommand {
     if (startTimeoutMs === undefined) throw usageError(`--start-timeout "${flags['start-timeout']}" is not a duration`, `use ${DURATION_FORMS}`)
     const config = configFromFlags(flags)
     const progress = await startProgress('looking up the instance…')
-    const {hostUp} = await import('../../cloud/host-lifecycle.js')
+    const {hostUp} = await import('../../sites/host-lifecycle.js')
     try {
       const result = await hostUp(config, {progress, startTimeoutMs})
       progress.stop()

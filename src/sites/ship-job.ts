@@ -2,7 +2,7 @@ import type {OrchConfig} from '../config/config.js'
 import {readLog} from '../jobs/follow-log.js'
 import {jobInfo} from '../jobs/job-info.js'
 import type {JobSite} from '../jobs/site.js'
-import {createLogsClient, logTextToEvents, readLog as readCloudWatchLog, shipLog, type ShipResult} from './cloudwatch.js'
+import {createLogsClient, logTextToEvents, readLog as readCloudWatchLog, shipLog, type ShipResult} from '../cloud/cloudwatch.js'
 
 export interface ShipOutcome extends ShipResult {
   name: string
