@@ -4,7 +4,7 @@ import {colourState} from './format-state.js'
 import {style} from './style.js'
 
 export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
-  const lines = [`${style.bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
+  const lines = [`${style().bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
   lines.push(`  log:     ${outcome.logPath}`)
   if (outcome.target === 'cloud') {
     if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)

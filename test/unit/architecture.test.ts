@@ -51,10 +51,16 @@ function sourceFiles(dir: string): string[] {
   })
 }
 
+const parsed = new Map<string, ts.SourceFile>()
+const parse = (file: string): ts.SourceFile => {
+  let source = parsed.get(file)
+  if (!source) parsed.set(file, (source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS)))
+  return source
+}
+
 /** Every module specifier a file names, found in its syntax tree (strings and comments do not count). */
 function importsOf(file: string): {specs: Omit<Edge, 'from' | 'to'>[]; unresolvable: string[]} {
-  const text = readFileSync(file, 'utf8')
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS)
+  const source = parse(file)
   const specs: Omit<Edge, 'from' | 'to'>[] = []
   const unresolvable: string[] = []
   const visit = (node: ts.Node): void => {
@@ -146,6 +152,28 @@ function cycles(files: readonly string[], edges: readonly Edge[]): string[][] {
   return found
 }
 
+
+/**
+ * What a file's top level runs when it is imported: names `process` (reads the environment or the
+ * terminal), and, with `noCalls`, calls or constructs anything. Function and class bodies do not count.
+ */
+function importTimeEffects(file: string, noCalls: boolean): string[] {
+  const source = parse(join(SRC, file))
+  const found: string[] = []
+  const at = (node: ts.Node) => `${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().split('\n')[0]}`
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return
+    if (ts.isIdentifier(node) && node.text === 'process') found.push(at(node))
+    if (noCalls && (ts.isCallExpression(node) || ts.isNewExpression(node))) found.push(at(node))
+    ts.forEachChild(node, visit)
+  }
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) continue
+    visit(statement)
+  }
+  return found
+}
+
 const graph = readGraph()
 const describeEdge = (edge: Edge) => `${edge.from} -> ${edge.spec}${edge.dynamic ? ' (import())' : ''}${edge.typeOnly ? ' (type)' : ''}`
 
@@ -182,6 +210,14 @@ describe('architecture', () => {
   it('keeps the formatters in output/ free of I/O modules', () => {
     const io = graph.external.filter((edge) => folderOf(edge.from) === 'output' && IO_MODULES.test(edge.to))
     expect(io.map(describeEdge)).toEqual([])
+  })
+
+  it('reads nothing from the environment or the terminal at import time', () => {
+    expect(graph.files.flatMap((file) => importTimeEffects(file, false))).toEqual([])
+  })
+
+  it('runs nothing when a formatter module in output/ loads (colour is decided on first use)', () => {
+    expect(graph.files.filter((file) => folderOf(file) === 'output').flatMap((file) => importTimeEffects(file, true))).toEqual([])
   })
 
   it('loads the AWS SDK only inside cloud/, and only lazily (orch route must never load it)', () => {
