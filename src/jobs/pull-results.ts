@@ -193,8 +193,7 @@ async function pullTar(site: JobSite, name: string, what: 'log' | 'files', args:
   const secret = (entry: TarEntry) => what === 'log' && /^(?:\.\/)?(?:env[^/]*|\.env[^/]*|secret[^/]*|[^/]*\.secret|[^/]*\.url)$/.test(entry.path)
   const reader = await tarReader((entry) => (secret(entry) ? null : extractor.onEntry(entry)))
   const stderr: Buffer[] = []
-  const code = await site.host.stream(controlScript('pull'), {
-    args: [site.logRoot, site.tmuxSocket, name, what, ...args],
+  const code = await site.stream(controlScript('pull'), [name, what, ...args], {
     signal: stop.signal,
     onStderr: (chunk) => void stderr.push(chunk),
     // Never rejects (a rejected handler would be lost): the first error stops the transfer.

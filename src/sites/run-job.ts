@@ -1,5 +1,4 @@
 import type {OrchConfig} from '../config/config.js'
-import {runForeground} from '../hosts/local-host.js'
 import type {Progress} from '../terminal/progress.js'
 import type {JobProfile, Reason} from '../routing/profile.js'
 import {route} from '../routing/route.js'
@@ -105,7 +104,7 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
   const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
   ui.progress.stop()
   ui.started(outcome)
-  const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
+  const code = await site.host.foreground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
   return finish(outcome, code)
 }
 

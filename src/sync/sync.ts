@@ -89,8 +89,7 @@ export async function syncTree(site: JobSite, source: SyncSource, job: {name: st
   const prune = (await ignoredDirectories(source)).map((dir) => dir.replace(/[[\]*?\\]/g, '[$&]'))
   let code: number
   try {
-    code = await site.host.stream(controlScript('sync'), {
-      args: [site.logRoot, site.tmuxSocket, job.name, job.replace ? '1' : '0', source.remoteDir, ...prune],
+    code = await site.stream(controlScript('sync'), [job.name, job.replace ? '1' : '0', source.remoteDir, ...prune], {
       input: Readable.from(input(), {objectMode: false, highWaterMark: 1 << 20}),
       onStdout,
       onStderr: (chunk) => void stderr.push(chunk),

@@ -220,6 +220,16 @@ describe('architecture', () => {
     expect(graph.files.filter((file) => folderOf(file) === 'output').flatMap((file) => importTimeEffects(file, true))).toEqual([])
   })
 
+  it('starts processes only behind hosts/ (one git wrapper, the Host implementations)', () => {
+    const spawning = graph.external.filter((edge) => edge.to === 'node:child_process' && !['hosts', 'testing'].includes(folderOf(edge.from)))
+    expect(spawning.map(describeEdge)).toEqual([])
+  })
+
+  it('runs job scripts only through JobSite, which alone passes the log root and tmux socket', () => {
+    const direct = graph.files.filter((file) => file !== 'jobs/site.ts' && /\.host\.(run|stream)\(/.test(readFileSync(join(SRC, file), 'utf8')))
+    expect(direct).toEqual([])
+  })
+
   it('loads the AWS SDK only inside cloud/, and only lazily (orch route must never load it)', () => {
     const sdk = graph.external.filter((edge) => edge.to.startsWith('@aws-sdk/') || edge.to.startsWith('@smithy/'))
     const misplaced = sdk.filter((edge) => folderOf(edge.from) !== 'cloud' || (!edge.dynamic && !edge.typeOnly))
