@@ -89,6 +89,10 @@ describe('createEc2Client', () => {
     expect(await client.config.region()).toBe('eu-central-1')
   })
 
+  it('turns the SDK\'s own retries off: withRetry is the one retry policy (retries are not multiplied)', async () => {
+    expect(await client.config.maxAttempts()).toBe(1)
+  })
+
   it('falls back to the SDK default chain (AWS_REGION)', async () => {
     vi.stubEnv('AWS_REGION', 'ap-northeast-1')
     try {
@@ -167,13 +171,34 @@ describe('describeTarget', () => {
       .resolves(reply(instance('running')))
     const info = await describeTarget(client, {tag: {key: 'env', value: 'build'}})
     expect(info.state).toBe('running')
-    expect(describeInputs()[1]).toEqual({
-      Filters: [
-        {Name: 'tag:env', Values: ['build']},
-        {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
-      ],
-      NextToken: 'page-2',
-    })
+    const filters = [
+      {Name: 'tag:env', Values: ['build']},
+      {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
+    ]
+    expect(describeInputs()).toStrictEqual([{Filters: filters}, {Filters: filters, NextToken: 'page-2'}])
+  })
+
+  it('retries a throttled page on its own, with the same token, and keeps what earlier pages found', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({...reply(), NextToken: 'page-2'})
+      .rejectsOnce(awsError('RequestLimitExceeded', 'Request limit exceeded.', 503))
+      .resolves(reply(instance('stopped')))
+    const {sleep} = fakeClock()
+    const info = await describeTarget(client, {tag: {key: 'env', value: 'build'}}, {retry: {sleep, random: () => 1, baseMs: 100}})
+    expect(info.state).toBe('stopped')
+    const filters = [
+      {Name: 'tag:env', Values: ['build']},
+      {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
+    ]
+    expect(describeInputs()).toStrictEqual([{Filters: filters}, {Filters: filters, NextToken: 'page-2'}, {Filters: filters, NextToken: 'page-2'}])
+    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([100])
+  })
+
+  it('stops when AWS hands back the token it was given', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce({...reply(), NextToken: 'same'}).resolves({...reply(instance('running')), NextToken: 'same'})
+    await describeTarget(client, {tag: {key: 'env', value: 'build'}})
+    expect(describeInputs()).toHaveLength(2)
   })
 
   it('not found by id (InvalidInstanceID.NotFound) names the instance and the region', async () => {
