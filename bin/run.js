@@ -2,7 +2,7 @@
 // orch's commands are answered without loading oclif (src/cli/dispatch.ts): one parser, the same
 // command classes oclif loads. Help, topics, --version, completions and unknown commands are oclif's.
 // First, so a reader that leaves early (| head) ends every path below quietly with status 0.
-const {guardStdout} = await import('../dist/output/stdout.js')
+const {guardStdout} = await import('../dist/terminal/stdout.js')
 guardStdout()
 const argv = process.argv.slice(2)
 const {dispatch} = await import('../dist/cli/dispatch.js')

@@ -1,5 +1,5 @@
 import {jsonDocument} from '../output/json.js'
-import {writeOut} from '../output/stdout.js'
+import {writeOut} from '../terminal/stdout.js'
 import type {ArgDef, FlagDef, ParsedInput} from './flags.js'
 import {parseCommandLine} from './parse.js'
 import {reportError} from './report-error.js'

@@ -1,5 +1,5 @@
 import {DURATION_FORMS, parseDuration} from '../config/units.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 
 /**
  * Flags and arguments as plain data, in the shape oclif caches in oclif.manifest.json (type,

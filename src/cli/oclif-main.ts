@@ -1,6 +1,6 @@
 import {Errors, flush, handle, run} from '@oclif/core'
 
-import {OrchError, toOrchError} from '../output/errors.js'
+import {OrchError, toOrchError} from '../errors/errors.js'
 import {jsonRequested, reportError} from './report-error.js'
 
 /**

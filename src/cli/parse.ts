@@ -1,6 +1,6 @@
 import {parseArgs} from 'node:util'
 
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import type {ArgDef, FlagDef, OptionFlagDef, ParsedInput} from './flags.js'
 
 interface ParseSpec {

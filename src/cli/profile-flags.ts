@@ -1,5 +1,5 @@
 import {DURATION_FORMS, SIZE_FORMS, parseSize} from '../config/units.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import {HEAVY_KINDS, type HeavyKind, type JobProfile} from '../routing/profile.js'
 import {flag, values} from './flags.js'
 

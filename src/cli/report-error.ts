@@ -1,6 +1,6 @@
-import {type OrchError, toOrchError} from '../output/errors.js'
-import {redactSecrets} from '../output/redact.js'
-import {endQuietly, isClosedStdoutError} from '../output/stdout.js'
+import {type OrchError, toOrchError} from '../errors/errors.js'
+import {redactSecrets} from '../errors/redact.js'
+import {endQuietly, isClosedStdoutError} from '../terminal/stdout.js'
 
 export interface ReportOptions {
   /** --json was asked for: the error is also one JSON document on stdout. */

@@ -4,8 +4,8 @@ import {parse as parseDotenv} from 'dotenv'
 import type {OrchConfig} from '../config/config.js'
 import {SIZE_FORMS, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
-import {configError, usageError} from '../output/errors.js'
-import {registerSecret} from '../output/redact.js'
+import {configError, usageError} from '../errors/errors.js'
+import {registerSecret} from '../errors/redact.js'
 import {flag, values} from './flags.js'
 
 /** The guardrail flags of `orch run`, each value checked as it is parsed. */

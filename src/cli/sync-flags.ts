@@ -1,5 +1,5 @@
 import {validatePullPatterns} from '../jobs/pull-results.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import {type SyncSource, resolveSyncSource} from '../sync/source.js'
 import {flag} from './flags.js'
 

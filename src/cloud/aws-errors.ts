@@ -4,7 +4,7 @@
  * so this file is cheap to load. Raw AWS messages are not echoed for credential or permission
  * failures (they can carry encoded authorization details); nothing secret is ever printed.
  */
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 
 const THROTTLING = new Set([
   'Throttling',

@@ -21,11 +21,11 @@
  *     line is sent as a single space.
  * Sequence tokens are ignored by PutLogEvents nowadays, so none are sent.
  */
-import type {CloudWatchLogsClient, GetLogEventsCommandInput, InputLogEvent} from '@aws-sdk/client-cloudwatch-logs'
+import type {CloudWatchLogsClient, InputLogEvent} from '@aws-sdk/client-cloudwatch-logs'
 
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {awsErrorName, awsFailure, withCause} from './aws-errors.js'
-import {withRetry, type RetryOptions} from './retry.js'
+import {SDK_CLIENT_RETRY, retryingClient, withRetry, type RetryOptions} from './retry.js'
 import {silenceSdkNodeVersionWarning} from './util.js'
 
 export interface LogEvent {
@@ -178,7 +178,7 @@ export function logTextToEvents(text: string | Buffer, options: LogTextOptions):
 export async function createLogsClient(region?: string): Promise<CloudWatchLogsClient> {
   const {CloudWatchLogsClient} = await import('@aws-sdk/client-cloudwatch-logs')
   silenceSdkNodeVersionWarning()
-  return new CloudWatchLogsClient(region ? {region} : {})
+  return new CloudWatchLogsClient({...SDK_CLIENT_RETRY, ...(region ? {region} : {})})
 }
 
 export interface ShipLogOptions {
@@ -356,31 +356,25 @@ export interface ReadLogOptions {
 
 /**
  * Every event of a stream, oldest first: GetLogEvents with startFromHead true, following
- * nextForwardToken until it comes back unchanged (the end of the stream).
+ * nextForwardToken until it comes back unchanged (the end of the stream), through the SDK's
+ * paginator; each page is retried on its own.
  */
 export async function* readLogEvents(client: CloudWatchLogsClient, options: ReadLogOptions): AsyncGenerator<LogEvent> {
-  const {GetLogEventsCommand} = await import('@aws-sdk/client-cloudwatch-logs')
+  const {paginateGetLogEvents} = await import('@aws-sdk/client-cloudwatch-logs')
   const {group, stream} = options
-  let token: string | undefined
-  for (;;) {
-    const input: GetLogEventsCommandInput = {logGroupName: group, logStreamName: stream, startFromHead: true}
-    if (token !== undefined) input.nextToken = token
-    let output
-    try {
-      output = await withRetry(() => client.send(new GetLogEventsCommand(input)), options.retry)
-    } catch (error) {
-      if (awsErrorName(error) === 'ResourceNotFoundException') {
-        throw withCause(
-          new OrchError('notFound', `no CloudWatch log stream ${stream} in log group ${group}`, 'ship the job\'s log first, or check ORCH_CLOUDWATCH_GROUP and AWS_REGION'),
-          error,
-        )
-      }
-      throw awsFailure(error, {action: `GetLogEvents for ${group} ${stream}`, permission: 'logs:GetLogEvents'})
+  const pages = paginateGetLogEvents({client: retryingClient(client, options.retry), stopOnSameToken: true}, {logGroupName: group, logStreamName: stream, startFromHead: true})
+  try {
+    for await (const page of pages) {
+      for (const event of page.events ?? []) yield {timestamp: event.timestamp ?? 0, message: event.message ?? ''}
     }
-    for (const event of output.events ?? []) yield {timestamp: event.timestamp ?? 0, message: event.message ?? ''}
-    const next = output.nextForwardToken
-    if (!next || next === token) return
-    token = next
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') {
+      throw withCause(
+        new OrchError('notFound', `no CloudWatch log stream ${stream} in log group ${group}`, 'ship the job\'s log first, or check ORCH_CLOUDWATCH_GROUP and AWS_REGION'),
+        error,
+      )
+    }
+    throw awsFailure(error, {action: `GetLogEvents for ${group} ${stream}`, permission: 'logs:GetLogEvents'})
   }
 }
 

@@ -8,9 +8,9 @@
  */
 import type {EC2Client, DescribeInstancesCommandInput, Instance} from '@aws-sdk/client-ec2'
 
-import {OrchError, configError, usageError} from '../output/errors.js'
+import {OrchError, configError, usageError} from '../errors/errors.js'
 import {awsErrorName, awsFailure, withCause} from './aws-errors.js'
-import {withRetry, type RetryOptions} from './retry.js'
+import {SDK_CLIENT_RETRY, retryingClient, withRetry, type RetryOptions} from './retry.js'
 import {formatDuration, realSleep, silenceSdkNodeVersionWarning, type Sleep} from './util.js'
 
 export {waitForSsh, type WaitForSshOptions} from './wait-for-ssh.js'
@@ -47,7 +47,7 @@ const SET_TARGET_HINT = 'set ORCH_EC2_INSTANCE_ID=i-… or ORCH_EC2_TAG=key=valu
 export async function createEc2Client(region?: string): Promise<EC2Client> {
   const {EC2Client} = await import('@aws-sdk/client-ec2')
   silenceSdkNodeVersionWarning()
-  return new EC2Client(region ? {region} : {})
+  return new EC2Client({...SDK_CLIENT_RETRY, ...(region ? {region} : {})})
 }
 
 /** Parse `ORCH_EC2_TAG` ("key=value"; the value may itself contain "="). */
@@ -128,21 +128,13 @@ export async function describeTarget(client: EC2Client, target: Ec2Target, optio
   return info
 }
 
+/** Every instance DescribeInstances returns for `input`, over all its pages (each page retried on its own). */
 async function describeAll(client: EC2Client, input: DescribeInstancesCommandInput, retry: RetryOptions | undefined): Promise<Instance[]> {
-  const {DescribeInstancesCommand} = await import('@aws-sdk/client-ec2')
+  const {paginateDescribeInstances} = await import('@aws-sdk/client-ec2')
   const instances: Instance[] = []
-  let nextToken: string | undefined
-  const seenTokens = new Set<string>()
-  do {
-    const pageInput: DescribeInstancesCommandInput = nextToken ? {...input, NextToken: nextToken} : input
-    const output = await withRetry(() => client.send(new DescribeInstancesCommand(pageInput)), retry)
-    for (const reservation of output.Reservations ?? []) instances.push(...(reservation.Instances ?? []))
-    nextToken = output.NextToken || undefined
-    if (nextToken !== undefined) {
-      if (seenTokens.has(nextToken)) break
-      seenTokens.add(nextToken)
-    }
-  } while (nextToken !== undefined)
+  for await (const page of paginateDescribeInstances({client: retryingClient(client, retry), stopOnSameToken: true}, {...input})) {
+    for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []))
+  }
   return instances
 }
 

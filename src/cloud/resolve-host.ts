@@ -2,7 +2,7 @@
  * From configuration to an SSH address: the cached address while the instance is known to be
  * running, else DescribeInstances (starting the instance first when asked, waiting until it runs
  * and its SSH port answers), then the cache is refreshed.
- * Loaded with `await import(...)` by the job code, so nothing here costs `orch route` anything.
+ * Loaded with `await import(...)` by sites/sites.ts, so nothing here costs `orch route` anything.
  */
 import {homedir} from 'node:os'
 import path from 'node:path'
@@ -10,8 +10,8 @@ import path from 'node:path'
 import type {EC2Client} from '@aws-sdk/client-ec2'
 
 import type {OrchConfig} from '../config/config.js'
-import {OrchError, configError} from '../output/errors.js'
-import type {Progress} from '../output/progress.js'
+import {OrchError, configError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
 import {
   DEFAULT_START_TIMEOUT_MS,
   createEc2Client,

@@ -6,7 +6,7 @@
  */
 import net from 'node:net'
 
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {formatDuration, realSleep} from './util.js'
 
 export interface WaitForSshOptions {

@@ -1,7 +1,7 @@
 import {defineCommand} from '../cli/command.js'
 import {arg} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
-import {attachNamedJob} from '../jobs/attach-job.js'
+import {attachNamedJob} from '../sites/job-commands.js'
 import {validateJobName} from '../jobs/names.js'
 
 export default defineCommand({

@@ -1,7 +1,8 @@
 import {defineCommand} from '../cli/command.js'
 import {arg, flag} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
-import {type CronOutcome, manageRetentionCron} from '../jobs/cron-lines.js'
+import type {CronOutcome} from '../jobs/cron-lines.js'
+import {manageRetentionCron} from '../sites/job-commands.js'
 import {formatCron} from '../output/format-maintenance.js'
 
 export default defineCommand({

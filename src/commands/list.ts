@@ -1,6 +1,7 @@
 import {defineCommand} from '../cli/command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
-import {listJobsAt, toJobJson} from '../jobs/list-jobs.js'
+import {toJobJson} from '../jobs/list-jobs.js'
+import {listJobsAt} from '../sites/job-commands.js'
 import {formatList} from '../output/format-jobs.js'
 
 export default defineCommand({

@@ -3,8 +3,8 @@ import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {DURATION_FORMS} from '../config/units.js'
 import {validateJobName} from '../jobs/names.js'
-import {showJobLog} from '../jobs/show-log.js'
-import {writeOut} from '../output/stdout.js'
+import {showJobLog} from '../sites/show-log.js'
+import {writeOut} from '../terminal/stdout.js'
 
 export default defineCommand({
   id: 'logs',
@@ -28,7 +28,7 @@ export default defineCommand({
     const name = validateJobName(args.name)
     const config = configFromFlags(flags)
     if (flags.source === 'cloudwatch') {
-      const {printCloudWatchLog} = await import('../cloud/ship-job.js')
+      const {printCloudWatchLog} = await import('../sites/ship-job.js')
       const lines = await printCloudWatchLog(config, name, writeOut)
       if (lines === 0) io.note(`no events for ${name} in CloudWatch ${config.cloudwatchGroup}`)
       return undefined

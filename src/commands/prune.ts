@@ -2,8 +2,8 @@ import {defineCommand} from '../cli/command.js'
 import {flag} from '../cli/flags.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {DURATION_FORMS, parseDuration} from '../config/units.js'
-import {pruneJobsAt} from '../jobs/prune-jobs.js'
-import {usageError} from '../output/errors.js'
+import {pruneJobsAt} from '../sites/job-commands.js'
+import {usageError} from '../errors/errors.js'
 import {formatPrune} from '../output/format-maintenance.js'
 
 const DAY_MS = 86_400_000

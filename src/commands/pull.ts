@@ -2,7 +2,7 @@ import {defineCommand} from '../cli/command.js'
 import {arg, flag} from '../cli/flags.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {validateJobName} from '../jobs/names.js'
-import {pullJob} from '../jobs/pull-job.js'
+import {pullJob} from '../sites/pull-job.js'
 import {formatDiffPulled, formatPulled} from '../output/format-pull.js'
 
 export default defineCommand({

@@ -3,8 +3,8 @@ import {defineCommand} from '../cli/command.js'
 import {arg, flag} from '../cli/flags.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {validateJobName} from '../jobs/names.js'
-import {rollbackNamedJob} from '../jobs/rollback-job.js'
-import {usageError} from '../output/errors.js'
+import {rollbackNamedJob} from '../sites/job-commands.js'
+import {usageError} from '../errors/errors.js'
 import {formatRollbackPlan} from '../output/format-maintenance.js'
 
 export default defineCommand({

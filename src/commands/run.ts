@@ -6,11 +6,11 @@ import {guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted} from '../config/config.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
-import {runJob} from '../jobs/run-job.js'
+import {runJob} from '../sites/run-job.js'
 import {waitedExitStatus} from '../jobs/state.js'
 import {formatStarted} from '../output/format-run.js'
-import {startProgress} from '../output/progress.js'
-import {stdoutClosed, writeOut} from '../output/stdout.js'
+import {startProgress} from '../terminal/progress.js'
+import {stdoutClosed, writeOut} from '../terminal/stdout.js'
 
 export default defineCommand({
   id: 'run',

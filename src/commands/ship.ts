@@ -11,7 +11,7 @@ export default defineCommand({
   args: {name: arg.required('job name')},
   flags: {...hostFlags, where: whereFlag},
   async run({flags, args}, io) {
-    const {shipNamedJob} = await import('../cloud/ship-job.js')
+    const {shipNamedJob} = await import('../sites/ship-job.js')
     const outcome = await shipNamedJob(configFromFlags(flags), validateJobName(args.name), flags.where)
     io.say(() => formatShipped(outcome))
     return outcome

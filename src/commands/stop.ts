@@ -2,7 +2,7 @@ import {defineCommand} from '../cli/command.js'
 import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
 import {validateJobName} from '../jobs/names.js'
-import {stopNamedJob} from '../jobs/stop-job.js'
+import {stopNamedJob} from '../sites/job-commands.js'
 import {formatStop} from '../output/format-run.js'
 
 export default defineCommand({

@@ -3,8 +3,8 @@ import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 
-import {configError} from '../output/errors.js'
-import {registerSecret} from '../output/redact.js'
+import {configError} from '../errors/errors.js'
+import {registerSecret} from '../errors/redact.js'
 import {SETTINGS, type ParsedValue, type SettingName, type SettingSpec, parseSetting} from './settings.js'
 
 /** Where a setting's value came from, for messages (never the value itself when it is secret). */

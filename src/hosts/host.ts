@@ -33,6 +33,11 @@ export interface StreamHandlers {
   signal?: AbortSignal
 }
 
+export interface ForegroundOptions {
+  /** Send the program's stdout to stderr (stdout is kept for one JSON document). */
+  stdoutToStderr?: boolean
+}
+
 export interface Host {
   readonly kind: 'local' | 'ssh'
   /** `local`, or `user@host:port` for messages and JSON. */
@@ -43,6 +48,12 @@ export interface Host {
   stream(script: string, options: ScriptRun & StreamHandlers): Promise<number>
   /** Run a program attached to this terminal (a pty over SSH); resolves with its exit status. */
   interactive(argv: readonly string[]): Promise<number>
+  /**
+   * Run a local job's wrapper in the foreground, in its own process group: Ctrl-C here reaches the
+   * group, and `orch stop` from another terminal can signal it without touching orch. Only this
+   * machine runs jobs so; an SSH host refuses (its jobs run in tmux).
+   */
+  foreground(argv: readonly string[], options?: ForegroundOptions): Promise<number>
   /** Drop and re-establish the connection (SSH); a no-op locally. */
   reconnect(): Promise<void>
   close(): Promise<void>

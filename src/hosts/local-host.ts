@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 
-import {type Host, type ScriptResult, type ScriptRun, type StreamHandlers, isStreamInput} from './host.js'
+import {type ForegroundOptions, type Host, type ScriptResult, type ScriptRun, type StreamHandlers, isStreamInput} from './host.js'
 
 /**
  * This machine. Scripts run under /bin/sh with the same arguments the SSH host would pass.
@@ -52,31 +52,26 @@ export class LocalHost implements Host {
     })
   }
 
+  async foreground(argv: readonly string[], options: ForegroundOptions = {}): Promise<number> {
+    const child = spawn(argv[0]!, argv.slice(1), {detached: true, stdio: ['inherit', options.stdoutToStderr ? process.stderr : 'inherit', 'inherit']})
+    const forward = (signal: NodeJS.Signals) => () => {
+      try {
+        process.kill(-child.pid!, signal)
+      } catch {}
+    }
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)] as const)
+    for (const [signal, handler] of handlers) process.on(signal, handler)
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        child.once('error', reject)
+        child.once('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)))
+      })
+    } finally {
+      for (const [signal, handler] of handlers) process.removeListener(signal, handler)
+    }
+  }
+
   async reconnect(): Promise<void> {}
 
   async close(): Promise<void> {}
-}
-
-/**
- * Run a program in the foreground in its own process group, as a local job's wrapper: Ctrl-C here
- * is forwarded to the group (the wrapper records the status), and `orch stop` from another
- * terminal can signal the group without touching orch itself.
- */
-export async function runForeground(argv: readonly string[], options: {stdoutToStderr?: boolean} = {}): Promise<number> {
-  const child = spawn(argv[0]!, argv.slice(1), {detached: true, stdio: ['inherit', options.stdoutToStderr ? process.stderr : 'inherit', 'inherit']})
-  const forward = (signal: NodeJS.Signals) => () => {
-    try {
-      process.kill(-child.pid!, signal)
-    } catch {}
-  }
-  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)] as const)
-  for (const [signal, handler] of handlers) process.on(signal, handler)
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)))
-    })
-  } finally {
-    for (const [signal, handler] of handlers) process.removeListener(signal, handler)
-  }
 }

@@ -6,9 +6,9 @@ import type {Client, ClientChannel, ConnectConfig, PseudoTtyOptions} from 'ssh2'
 
 type HostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey']
 
-import {OrchError} from '../output/errors.js'
-import {registerSecret} from '../output/redact.js'
-import type {Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
+import {OrchError} from '../errors/errors.js'
+import {registerSecret} from '../errors/redact.js'
+import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
 import {TransportError, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'
 import {shellCommand} from './shell-words.js'
@@ -214,6 +214,11 @@ export class SshHost implements Host {
         input.pipe(channel)
       } else channel.end(input ?? '')
     })
+  }
+
+  /** Jobs on an SSH host run in tmux (see start-job.ts); none runs in the foreground of this terminal. */
+  async foreground(_argv: readonly string[], _options?: ForegroundOptions): Promise<number> {
+    throw new OrchError('internal', `a job cannot run in the foreground on ${this.label}`, 'cloud jobs run in tmux; please report this')
   }
 
   async interactive(argv: readonly string[]): Promise<number> {

@@ -1,9 +1,6 @@
-import type {OrchConfig} from '../config/config.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import {withJobSite} from './locate-job.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 /** Attach this terminal to the job's tmux session; detaching (C-b d) leaves the job running. */
 export async function attachJob(site: JobSite, name: string): Promise<number> {
@@ -19,9 +16,4 @@ export async function attachJob(site: JobSite, name: string): Promise<number> {
     throw new OrchError('usage', 'orch attach needs an interactive terminal', `run it from a terminal, or follow the output with orch logs -f ${name}`)
   }
   return site.host.interactive(site.tmuxArgv('attach-session', '-t', `=${name}`))
-}
-
-/** orch attach: find the job and attach this terminal to its session; the status to exit with. */
-export function attachNamedJob(config: OrchConfig, name: string): Promise<number> {
-  return withJobSite(config, name, undefined, (site) => attachJob(site, name))
 }

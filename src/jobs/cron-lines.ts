@@ -1,9 +1,7 @@
-import type {OrchConfig} from '../config/config.js'
 import {shellWord} from '../hosts/shell-words.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {installTools, runInstalledTool, runTool} from './host-tools.js'
 import type {JobSite} from './site.js'
-import {type Where, siteFor} from './sites.js'
 
 export const RETENTION_MARKER = 'orch:log-retention'
 export const AUTOSTOP_MARKER = 'orch:autostop'
@@ -65,17 +63,3 @@ export async function manageCronLine(
   return {host: site.host.label, marker: options.marker, action, line, message: action === 'show' ? '' : result.stdout.toString().trim()}
 }
 
-/** orch cron: the retention line in the crontab of the cloud host or of this machine. */
-export async function manageRetentionCron(config: OrchConfig, where: Where, action: CronOutcome['action']): Promise<CronOutcome> {
-  const site = await siteFor(where, config)
-  try {
-    return await manageCronLine(site, action, {
-      marker: RETENTION_MARKER,
-      crontabCommand: config.crontab,
-      hostDir: config.hostDir,
-      env: {ORCH_LOG_ROOT: site.logRoot, ORCH_LOG_RETENTION_DAYS: String(config.logRetentionDays)},
-    })
-  } finally {
-    await site.close()
-  }
-}

@@ -1,9 +1,8 @@
 import {PassThrough} from 'node:stream'
 import {TransportError} from '../hosts/host.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface ReadLogOptions {
   follow: boolean

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 
 import {shellWord} from '../hosts/shell-words.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {controlScript} from './host-scripts.js'
 import type {JobSite} from './site.js'
 

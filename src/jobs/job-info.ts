@@ -1,7 +1,6 @@
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import type {JobMeta} from './job-record.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface JobInfo {
   meta: JobMeta

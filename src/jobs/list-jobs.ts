@@ -1,10 +1,7 @@
-import type {OrchConfig} from '../config/config.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {type JobEntry, type JobRecord, JobRecordStream, newestFirst} from './job-record.js'
-import {withListedSites} from './job-sites.js'
 import type {JobSite} from './site.js'
-import type {Where} from './sites.js'
 
 export type {JobEntry} from './job-record.js'
 
@@ -37,9 +34,4 @@ export function unfinishedJobs(sites: readonly JobSite[]): Promise<JobEntry[]> {
 export function toJobJson(job: JobEntry): JobRecord {
   const {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition} = job
   return {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition}
-}
-
-/** orch list and orch status: the jobs on this machine and the cloud host (or only `where`), newest first. */
-export function listJobsAt(config: OrchConfig, where: Where | undefined, options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
-  return withListedSites(config, where, (sites) => listJobs(sites, options))
 }

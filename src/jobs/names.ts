@@ -1,4 +1,4 @@
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 
 /** A job name is valid as a tmux session name and as a directory name. */
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/

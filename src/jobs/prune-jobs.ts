@@ -1,9 +1,6 @@
-import type {OrchConfig} from '../config/config.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {runTool} from './host-tools.js'
-import {withListedSites} from './job-sites.js'
 import type {JobSite} from './site.js'
-import type {Where} from './sites.js'
 
 export interface PruneOutcome {
   where: 'cloud' | 'local'
@@ -38,13 +35,4 @@ export async function pruneJobs(site: JobSite, options: {olderThanDays: number; 
     deleted,
     bytesFreed: deleted.reduce((sum, job) => sum + job.bytes, 0),
   }
-}
-
-/** orch prune: on this machine and the cloud host (or only `where`), one site after the other. */
-export function pruneJobsAt(config: OrchConfig, where: Where | undefined, options: {olderThanDays?: number; dryRun: boolean}): Promise<PruneOutcome[]> {
-  return withListedSites(config, where, async (sites) => {
-    const outcomes: PruneOutcome[] = []
-    for (const site of sites) outcomes.push(await pruneJobs(site, {olderThanDays: options.olderThanDays ?? config.logRetentionDays, dryRun: options.dryRun}))
-    return outcomes
-  })
 }

@@ -4,15 +4,14 @@
  * holds the local tree as it is (tracked and untracked files), so a conflict is found before
  * anything changes; on a conflict nothing is changed at all. The real index is never touched.
  */
-import {execFile} from 'node:child_process'
 import {copyFile, lstat, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
+import {git} from '../hosts/git.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface DiffReport {
   name: string
@@ -26,28 +25,13 @@ export interface DiffReport {
   workTree: string
 }
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function gitIn(cwd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((done) => {
-    execFile('git', args as string[], {cwd, env: env ? {...process.env, ...env} : process.env, maxBuffer: 1 << 28}, (error, stdout, stderr) => {
-      const raw = (error as {code?: unknown} | null)?.code
-      done({code: error ? (typeof raw === 'number' ? raw : 127) : 0, stdout: String(stdout), stderr: String(stderr)})
-    })
-  })
-}
-
 /** The local work tree `--diff` applies to: the one holding cwd. Checked before any host is asked. */
 export async function localWorkTree(cwd = process.cwd()): Promise<string> {
-  const top = await gitIn(cwd, ['rev-parse', '--show-toplevel'])
+  const top = await git(cwd, ['rev-parse', '--show-toplevel'])
   if (top.code !== 0) {
     throw usageError('orch pull --diff applies the host\'s changes to the git work tree you are in, and this is not one', 'cd into your clone of the repository first')
   }
-  return top.stdout.replace(/\n$/, '')
+  return top.stdout.toString().replace(/\n$/, '')
 }
 
 /** Fetch the host's uncommitted changes and apply them here; on a conflict change nothing. */
@@ -80,28 +64,28 @@ export async function pullDiff(site: JobSite, name: string, workTree: string, wa
     const patchFile = join(scratch, 'changes.patch')
     await writeFile(patchFile, patch)
     // A scratch index holding the local tree exactly as it is (tracked and untracked files).
-    const indexPath = await gitIn(workTree, ['rev-parse', '--git-path', 'index'])
-    const realIndex = resolve(workTree, indexPath.stdout.trim())
+    const indexPath = await git(workTree, ['rev-parse', '--git-path', 'index'])
+    const realIndex = resolve(workTree, indexPath.stdout.toString().trim())
     const asIs = join(scratch, 'index')
     const hasIndex = await lstat(realIndex).then(
       (info) => info.isFile(),
       () => false,
     )
     if (hasIndex) await copyFile(realIndex, asIs)
-    const added = await gitIn(workTree, ['add', '-A', '.'], {GIT_INDEX_FILE: asIs})
+    const added = await git(workTree, ['add', '-A', '.'], {GIT_INDEX_FILE: asIs})
     if (added.code !== 0) throw new OrchError('failure', `git add (into a scratch index) failed in ${workTree}: ${added.stderr.trim()}`, 'check the repository with git status')
     // The trial: the 3-way apply into a copy of that index only (no work tree), to find conflicts.
     const trialIndex = join(scratch, 'trial-index')
     await copyFile(asIs, trialIndex)
-    const trial = await gitIn(workTree, ['apply', '--3way', '--cached', patchFile], {GIT_INDEX_FILE: trialIndex})
+    const trial = await git(workTree, ['apply', '--3way', '--cached', patchFile], {GIT_INDEX_FILE: trialIndex})
     if (trial.code !== 0) {
-      const unmerged = await gitIn(workTree, ['ls-files', '-u', '-z'], {GIT_INDEX_FILE: trialIndex})
-      const paths = [...new Set(unmerged.stdout.split('\0').flatMap((line) => (line.includes('\t') ? [line.slice(line.indexOf('\t') + 1)] : [])))]
+      const unmerged = await git(workTree, ['ls-files', '-u', '-z'], {GIT_INDEX_FILE: trialIndex})
+      const paths = [...new Set(unmerged.stdout.toString().split('\0').flatMap((line) => (line.includes('\t') ? [line.slice(line.indexOf('\t') + 1)] : [])))]
       if (paths.length > 0) {
         throw new OrchError('conflict', `the changes of ${name} conflict with your local changes in ${paths.join(', ')}; nothing was changed`, `commit or stash your changes to ${paths.length === 1 ? 'that file' : 'those files'}, then run orch pull ${name} --diff again`)
       }
       const why = trial.stderr.split('\n').filter((line) => /^error:/.test(line)).join('; ') || trial.stderr.trim()
-      const known = base ? (await gitIn(workTree, ['cat-file', '-e', `${base}^{commit}`])).code === 0 : true
+      const known = base ? (await git(workTree, ['cat-file', '-e', `${base}^{commit}`])).code === 0 : true
       throw new OrchError(
         'conflict',
         `the changes of ${name} do not apply to ${workTree}: ${why}; nothing was changed`,
@@ -109,7 +93,7 @@ export async function pullDiff(site: JobSite, name: string, workTree: string, wa
       )
     }
     // The real thing: the work tree (and the scratch index, thrown away); the user's index is untouched.
-    const applied = await gitIn(workTree, ['apply', '--3way', patchFile], {GIT_INDEX_FILE: asIs})
+    const applied = await git(workTree, ['apply', '--3way', patchFile], {GIT_INDEX_FILE: asIs})
     if (applied.code !== 0) {
       warn(applied.stderr.trim())
       throw new OrchError('failure', `git apply failed in ${workTree} after a clean trial: ${applied.stderr.trim()}`, 'did files change meanwhile? check git status')

@@ -11,11 +11,10 @@ import {constants as fsConstants} from 'node:fs'
 import {type FileHandle, chmod, copyFile, link, lstat, mkdir, open, rm, symlink, utimes} from 'node:fs/promises'
 import {join, posix, resolve} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
 import {jobInfo} from './job-info.js'
-import type {JobSite} from './site.js'
-import {unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 import {type TarEntry, TarFormatError, type TarSink, tarReader} from './tar-entries.js'
 
 export interface PulledSet {
@@ -194,8 +193,7 @@ async function pullTar(site: JobSite, name: string, what: 'log' | 'files', args:
   const secret = (entry: TarEntry) => what === 'log' && /^(?:\.\/)?(?:env[^/]*|\.env[^/]*|secret[^/]*|[^/]*\.secret|[^/]*\.url)$/.test(entry.path)
   const reader = await tarReader((entry) => (secret(entry) ? null : extractor.onEntry(entry)))
   const stderr: Buffer[] = []
-  const code = await site.host.stream(controlScript('pull'), {
-    args: [site.logRoot, site.tmuxSocket, name, what, ...args],
+  const code = await site.stream(controlScript('pull'), [name, what, ...args], {
     signal: stop.signal,
     onStderr: (chunk) => void stderr.push(chunk),
     // Never rejects (a rejected handler would be lost): the first error stops the transfer.

@@ -1,9 +1,6 @@
-import type {OrchConfig} from '../config/config.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import {withJobSite} from './locate-job.js'
-import type {JobSite} from './site.js'
-import {type Where, unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface RollbackPlan {
   name: string
@@ -46,25 +43,4 @@ export async function planRollback(site: JobSite, name: string): Promise<Rollbac
 export async function applyRollback(site: JobSite, name: string): Promise<void> {
   const result = await site.run(controlScript('rollback'), [name, 'apply'])
   if (result.code !== 0) throw scriptError(result.code, name, site, result.stderr)
-}
-
-export interface RollbackRequest {
-  where?: Where
-  dryRun: boolean
-  /** Shown the plan; says whether to go ahead (a person's yes, or --yes). */
-  confirm: (plan: RollbackPlan) => Promise<boolean>
-  /** Told the plan before anything changes. */
-  show: (plan: RollbackPlan) => void
-}
-
-/** orch rollback: plan, show, ask, then reset the job's work tree to the commit it started from. */
-export function rollbackNamedJob(config: OrchConfig, name: string, request: RollbackRequest): Promise<RollbackPlan & {applied: boolean}> {
-  return withJobSite(config, name, request.where, async (site) => {
-    const plan = await planRollback(site, name)
-    request.show(plan)
-    if (request.dryRun) return {...plan, applied: false}
-    if (!(await request.confirm(plan))) throw new OrchError('failure', 'rollback cancelled; nothing changed')
-    await applyRollback(site, name)
-    return {...plan, applied: true}
-  })
 }

@@ -1,3 +1,4 @@
+import {OrchError} from '../errors/errors.js'
 import type {Host, ScriptResult, ScriptRun, StreamHandlers} from '../hosts/host.js'
 
 /**
@@ -35,4 +36,9 @@ export class JobSite {
   close(): Promise<void> {
     return this.host.close()
   }
+}
+
+/** A site has no job of this name (every job script exits SCRIPT_STATUS.unknownJob for it). */
+export function unknownJob(name: string): OrchError {
+  return new OrchError('notFound', `no job named ${name}`, 'see orch list for the jobs there are')
 }

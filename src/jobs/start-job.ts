@@ -1,5 +1,5 @@
 import {shellWord} from '../hosts/shell-words.js'
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
 import type {JobMeta} from './job-record.js'
 import type {JobSite} from './site.js'

@@ -1,9 +1,6 @@
-import type {OrchConfig} from '../config/config.js'
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import type {JobSite} from './site.js'
-import {withJobSite} from './locate-job.js'
-import {type Where, unknownJob} from './sites.js'
+import {type JobSite, unknownJob} from './site.js'
 
 export interface StopOutcome {
   name: string
@@ -30,9 +27,4 @@ export async function stopJob(site: JobSite, name: string, graceSeconds: number)
     return {name, state, exitCode, alreadyFinished: true, host: site.host.label}
   }
   return {name, state: 'STOPPED', exitCode, alreadyFinished: false, host: site.host.label}
-}
-
-/** orch stop: find the job (here or on the cloud host) and end it. */
-export function stopNamedJob(config: OrchConfig, name: string, options: {where?: Where; graceSeconds: number}): Promise<StopOutcome> {
-  return withJobSite(config, name, options.where, (site) => stopJob(site, name, options.graceSeconds))
 }

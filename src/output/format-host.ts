@@ -1,4 +1,4 @@
-import type {HostStatus} from '../cloud/host-lifecycle.js'
+import type {HostStatus} from '../sites/host-lifecycle.js'
 import {formatDuration} from '../config/units.js'
 import {style} from './style.js'
 
@@ -7,7 +7,7 @@ export function formatHostStatus(status: HostStatus): string {
   if (status.instance) {
     const i = status.instance
     lines.push(`instance  ${i.id} (${i.type ?? '?'})`)
-    lines.push(`state     ${i.state === 'running' ? style.green(i.state) : style.yellow(i.state)}`)
+    lines.push(`state     ${i.state === 'running' ? style().green(i.state) : style().yellow(i.state)}`)
     lines.push(`address   ${i.address ?? '-'}`)
     lines.push(`uptime    ${i.uptimeSeconds === null ? '-' : formatDuration(i.uptimeSeconds * 1000)}`)
   }

@@ -15,7 +15,7 @@ export function table(header: string[], rows: string[][]): string {
       .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
       .join('  ')
       .trimEnd()
-  return [style.bold(line(header)), ...rows.map(line)].join('\n')
+  return [style().bold(line(header)), ...rows.map(line)].join('\n')
 }
 
 const oneLine = (command: string, max = 50) => {

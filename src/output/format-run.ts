@@ -1,11 +1,11 @@
-import type {ShipOutcome} from '../cloud/ship-job.js'
-import type {RunOutcome} from '../jobs/run-job.js'
+import type {RunOutcome} from '../sites/run-job.js'
+import type {ShipOutcome} from '../sites/ship-job.js'
 import type {StopOutcome} from '../jobs/stop-job.js'
 import {colourState} from './format-state.js'
 import {style} from './style.js'
 
 export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
-  const lines = [`${style.bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
+  const lines = [`${style().bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
   lines.push(`  log:     ${outcome.logPath}`)
   if (outcome.target === 'cloud') {
     if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)

@@ -1,12 +1,15 @@
 import {style} from './style.js'
 
-const STATE_COLOURS: Record<string, (text: string) => string> = {
-  QUEUED: style.yellow,
-  STARTING: style.yellow,
-  RUNNING: style.cyan,
-  DONE: style.green,
-  FAILED: style.red,
-  STOPPED: style.magenta,
-}
+const STATE_COLOURS = {
+  QUEUED: 'yellow',
+  STARTING: 'yellow',
+  RUNNING: 'cyan',
+  DONE: 'green',
+  FAILED: 'red',
+  STOPPED: 'magenta',
+} as const
 
-export const colourState = (state: string) => (STATE_COLOURS[state] ?? ((s: string) => s))(state)
+export function colourState(state: string): string {
+  const colour = STATE_COLOURS[state as keyof typeof STATE_COLOURS]
+  return colour ? style()[colour](state) : state
+}

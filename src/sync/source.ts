@@ -9,12 +9,12 @@
  * `orch run` loads this module to validate --sync before connecting; the `ignore` package is
  * loaded only when a tree is actually listed.
  */
-import {execFile} from 'node:child_process'
 import {type Dirent, readdirSync} from 'node:fs'
 import {lstat, readFile, realpath, stat} from 'node:fs/promises'
 import {basename, isAbsolute, join, relative, resolve, sep} from 'node:path'
 
-import {OrchError, usageError} from '../output/errors.js'
+import {OrchError, usageError} from '../errors/errors.js'
+import {git} from '../hosts/git.js'
 
 /** Where a sync goes, resolved and validated before anything touches a host. */
 export interface SyncSource {
@@ -32,15 +32,6 @@ export interface SyncSource {
 
 const DEFAULT_REMOTE_PARENT = '~/work'
 
-function git(args: readonly string[], cwd: string): Promise<{code: number; stdout: Buffer; stderr: string}> {
-  return new Promise((done) => {
-    execFile('git', args as string[], {cwd, encoding: 'buffer', maxBuffer: 1 << 30}, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as {code?: unknown}).code === 'number' ? ((error as {code: number}).code) : 127) : 0
-      done({code, stdout: stdout as Buffer, stderr: String(stderr)})
-    })
-  })
-}
-
 /**
  * Resolve `--sync [DIR]` and `--remote-dir`: DIR '' means the git work tree holding cwd, else
  * cwd. Refuses a missing directory or an unusable remote directory.
@@ -48,7 +39,7 @@ function git(args: readonly string[], cwd: string): Promise<{code: number; stdou
 export async function resolveSyncSource(dir: string, remoteDir: string | undefined, cwd = process.cwd()): Promise<SyncSource> {
   let localDir: string
   if (dir === '') {
-    const top = await git(['rev-parse', '--show-toplevel'], cwd).catch(() => ({code: 1, stdout: Buffer.alloc(0)}))
+    const top = await git(cwd, ['rev-parse', '--show-toplevel']).catch(() => ({code: 1, stdout: Buffer.alloc(0)}))
     localDir = top.code === 0 ? top.stdout.toString().replace(/\n$/, '') : cwd
   } else localDir = resolve(cwd, dir)
   try {
@@ -57,7 +48,7 @@ export async function resolveSyncSource(dir: string, remoteDir: string | undefin
   } catch {
     throw usageError(`--sync ${dir}: no such directory`, 'give a directory to mirror to the host, or --sync alone for the current git work tree')
   }
-  const top = await git(['rev-parse', '--show-toplevel'], localDir).catch(() => ({code: 1, stdout: Buffer.alloc(0)}))
+  const top = await git(localDir, ['rev-parse', '--show-toplevel']).catch(() => ({code: 1, stdout: Buffer.alloc(0)}))
   const gitTop = top.code === 0 ? top.stdout.toString().replace(/\n$/, '') : undefined
   let withGitDir = false
   if (gitTop !== undefined) {
@@ -134,7 +125,7 @@ export async function sourcePaths(source: SyncSource): Promise<SourcePaths> {
   const paths: string[] = []
   const dirs: string[] = []
   if (source.git) {
-    const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], root)
+    const listed = await git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
     if (listed.code !== 0) throw new OrchError('failure', `git ls-files failed in ${root}: ${listed.stderr.trim()}`, 'check the repository with git status')
     const seen = new Set<string>()
     for (const path of utf8Names(listed.stdout, skipped)) {
@@ -189,7 +180,7 @@ async function walk(root: string, rules: OrchIgnore, into: string[], dirs: strin
  */
 export async function ignoredDirectories(source: SyncSource): Promise<string[]> {
   if (!source.git) return []
-  const result = await git(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'], source.localDir).catch(() => undefined)
+  const result = await git(source.localDir, ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).catch(() => undefined)
   if (!result || result.code !== 0) return []
   const dirs: string[] = []
   for (const raw of splitNul(result.stdout)) {

@@ -7,13 +7,14 @@
 import {isAbsolute, join, posix} from 'node:path'
 import {Readable} from 'node:stream'
 
+import bytes from 'bytes'
+
 import {TransportError} from '../hosts/host.js'
 import {SCRIPT_STATUS, controlScript} from '../jobs/host-scripts.js'
 import type {JobSite} from '../jobs/site.js'
 import type {JobSpec} from '../jobs/start-job.js'
-import {OrchError} from '../output/errors.js'
-import {formatSynced} from '../output/format-sync.js'
-import type {Progress} from '../output/progress.js'
+import {OrchError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
 import {listLocalTree, parseManifest} from './listing.js'
 import {type SyncPlan, planSync} from './plan.js'
 import {type SyncSource, ignoredDirectories} from './source.js'
@@ -88,8 +89,7 @@ export async function syncTree(site: JobSite, source: SyncSource, job: {name: st
   const prune = (await ignoredDirectories(source)).map((dir) => dir.replace(/[[\]*?\\]/g, '[$&]'))
   let code: number
   try {
-    code = await site.host.stream(controlScript('sync'), {
-      args: [site.logRoot, site.tmuxSocket, job.name, job.replace ? '1' : '0', source.remoteDir, ...prune],
+    code = await site.stream(controlScript('sync'), [job.name, job.replace ? '1' : '0', source.remoteDir, ...prune], {
       input: Readable.from(input(), {objectMode: false, highWaterMark: 1 << 20}),
       onStdout,
       onStderr: (chunk) => void stderr.push(chunk),
@@ -162,7 +162,14 @@ export async function syncBeforeJob(
   ui.progress.update(`comparing ${source.localDir} with ${site.host.label}:${source.remoteDir}…`)
   const report = await syncTree(site, source, spec, (text) => ui.progress.update(text))
   ui.progress.stop()
-  ui.warn(formatSynced(report, site.host.label))
+  ui.warn(syncedLine(report, site.host.label))
   for (const entry of report.skipped ?? []) ui.warn(`not synced: ${entry}`)
   return {spec: {...spec, cwd: jobCwdAfterSync(report, source, spec.cwd)}, report}
+}
+
+/** The one line `orch run --sync` prints on stderr once the tree is mirrored. */
+export function syncedLine(report: SyncReport, where: string): string {
+  const files = `${report.files} file${report.files === 1 ? '' : 's'}`
+  const deleted = report.deleted ? `, deleted ${report.deleted}` : ''
+  return `synced ${files} (${bytes(report.bytes, {unitSeparator: ' '}) ?? `${report.bytes} B`})${deleted} to ${where}:${report.remoteDir}`
 }

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 
 import {type Pack, pack} from 'tar-stream'
 
-import {OrchError} from '../output/errors.js'
+import {OrchError} from '../errors/errors.js'
 import type {SyncPlan} from './plan.js'
 
 type Headers = Parameters<Pack['entry']>[0]

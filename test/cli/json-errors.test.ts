@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {EXIT_CODES, type ErrorCode} from '../../src/output/errors.js'
+import {EXIT_CODES, type ErrorCode} from '../../src/errors/errors.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'bin', 'run.js')

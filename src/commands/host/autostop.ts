@@ -2,7 +2,7 @@ import {defineCommand} from '../../cli/command.js'
 import {arg, flag} from '../../cli/flags.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
 import {DURATION_FORMS, parseDuration} from '../../config/units.js'
-import {usageError} from '../../output/errors.js'
+import {usageError} from '../../errors/errors.js'
 import {formatCron} from '../../output/format-maintenance.js'
 
 export default defineCommand({
@@ -21,7 +21,7 @@ export default defineCommand({
       if (ms === undefined || ms < 60_000) throw usageError(`idle time "${args.idle}" is not a duration of at least 1m`, `use ${DURATION_FORMS}`)
       idle = ms
     }
-    const {setAutostop} = await import('../../cloud/host-lifecycle.js')
+    const {setAutostop} = await import('../../sites/host-lifecycle.js')
     const outcome = await setAutostop(configFromFlags(flags), idle)
     io.say(() => formatCron(outcome))
     return outcome

@@ -1,6 +1,6 @@
 import {defineCommand} from '../../cli/command.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
-import {startProgress} from '../../output/progress.js'
+import {startProgress} from '../../terminal/progress.js'
 
 export default defineCommand({
   id: 'host:bootstrap',
@@ -10,7 +10,7 @@ export default defineCommand({
   async run({flags}, io) {
     const progress = await startProgress('bootstrapping the host…')
     try {
-      const {bootstrapHost} = await import('../../cloud/host-lifecycle.js')
+      const {bootstrapHost} = await import('../../sites/host-lifecycle.js')
       const result = await bootstrapHost(configFromFlags(flags), {progress})
       progress.stop()
       io.say(() => result.output)

@@ -7,7 +7,7 @@ export default defineCommand({
   summary: 'The cloud host: EC2 instance id, state, type, address, uptime, unfinished jobs, autostop',
   flags: {...hostFlags},
   async run({flags}, io) {
-    const {hostStatus} = await import('../../cloud/host-lifecycle.js')
+    const {hostStatus} = await import('../../sites/host-lifecycle.js')
     const status = await hostStatus(configFromFlags(flags))
     io.say(() => formatHostStatus(status))
     return status

@@ -3,7 +3,7 @@ import {flag, values} from '../../cli/flags.js'
 import {configFromFlags, hostFlags} from '../../cli/host-flags.js'
 import {DURATION_FORMS} from '../../config/units.js'
 import {formatHostUp} from '../../output/format-host.js'
-import {startProgress} from '../../output/progress.js'
+import {startProgress} from '../../terminal/progress.js'
 
 export default defineCommand({
   id: 'host:up',
@@ -16,7 +16,7 @@ export default defineCommand({
     const config = configFromFlags(flags)
     const progress = await startProgress('looking up the instance…')
     try {
-      const {hostUp} = await import('../../cloud/host-lifecycle.js')
+      const {hostUp} = await import('../../sites/host-lifecycle.js')
       const result = await hostUp(config, {progress, startTimeoutMs: flags['start-timeout']})
       progress.stop()
       io.say(() => formatHostUp(result))

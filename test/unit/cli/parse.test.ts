@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {arg, flag, values} from '../../../src/cli/flags.js'
 import {parseCommandLine} from '../../../src/cli/parse.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const spec = {
   id: 'host:demo',

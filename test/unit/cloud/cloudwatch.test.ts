@@ -23,7 +23,7 @@ import {
   utf8Bytes,
   type LogEvent,
 } from '../../../src/cloud/cloudwatch.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const GROUP = '/orch/jobs'
 const STREAM = 'lros-backfill-20260216-1430'
@@ -535,7 +535,7 @@ describe('readLog', () => {
       .resolvesOnce({events: [{timestamp: 3, message: 'c'}], nextForwardToken: 'f/3'})
       .resolves({events: [], nextForwardToken: 'f/3'})
     expect(await collect(readLog(client, {group: GROUP, stream: STREAM}))).toEqual(['a', 'b', 'c'])
-    expect(logsMock.commandCalls(GetLogEventsCommand).map((call) => call.args[0].input)).toEqual([
+    expect(logsMock.commandCalls(GetLogEventsCommand).map((call) => call.args[0].input)).toStrictEqual([
       {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true},
       {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true, nextToken: 'f/1'},
       {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true, nextToken: 'f/2'},
@@ -561,6 +561,28 @@ describe('readLog', () => {
       .resolvesOnce({events: [{timestamp: 1, message: 'only'}], nextForwardToken: 'f/1'})
       .resolves({events: [], nextForwardToken: 'f/1'})
     expect(await collect(readLog(client, {group: GROUP, stream: STREAM, retry: noWait}))).toEqual(['only'])
+  })
+
+  it('retries a throttled page on its own: the same token is asked for again, nothing is read twice', async () => {
+    logsMock.reset()
+    logsMock
+      .on(GetLogEventsCommand)
+      .resolvesOnce({events: [{timestamp: 1, message: 'a'}], nextForwardToken: 'f/1'})
+      .rejectsOnce(awsError('ThrottlingException'))
+      .resolvesOnce({events: [{timestamp: 2, message: 'b'}], nextForwardToken: 'f/2'})
+      .resolves({events: [], nextForwardToken: 'f/2'})
+    expect(await collect(readLog(client, {group: GROUP, stream: STREAM, retry: noWait}))).toEqual(['a', 'b'])
+    expect(logsMock.commandCalls(GetLogEventsCommand).map((call) => call.args[0].input)).toStrictEqual([
+      {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true},
+      {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true, nextToken: 'f/1'},
+      {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true, nextToken: 'f/1'},
+      {logGroupName: GROUP, logStreamName: STREAM, startFromHead: true, nextToken: 'f/2'},
+    ])
+    expect(noWait.sleep).toHaveBeenCalledTimes(1)
+  })
+
+  it('the client does no retries of its own (withRetry is the one policy)', async () => {
+    expect(await client.config.maxAttempts()).toBe(1)
   })
 
   it('a missing stream is a not-found error', async () => {

@@ -21,7 +21,7 @@ import {
   type InstanceInfo,
   type InstanceState,
 } from '../../../src/cloud/ec2.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const ID = 'i-0123456789abcdef0'
 const DNS = 'ec2-3-120-1-2.eu-central-1.compute.amazonaws.com'
@@ -87,6 +87,10 @@ const startInputs = () => ec2Mock.commandCalls(StartInstancesCommand).map((call)
 describe('createEc2Client', () => {
   it('uses the region given', async () => {
     expect(await client.config.region()).toBe('eu-central-1')
+  })
+
+  it('turns the SDK\'s own retries off: withRetry is the one retry policy (retries are not multiplied)', async () => {
+    expect(await client.config.maxAttempts()).toBe(1)
   })
 
   it('falls back to the SDK default chain (AWS_REGION)', async () => {
@@ -167,13 +171,34 @@ describe('describeTarget', () => {
       .resolves(reply(instance('running')))
     const info = await describeTarget(client, {tag: {key: 'env', value: 'build'}})
     expect(info.state).toBe('running')
-    expect(describeInputs()[1]).toEqual({
-      Filters: [
-        {Name: 'tag:env', Values: ['build']},
-        {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
-      ],
-      NextToken: 'page-2',
-    })
+    const filters = [
+      {Name: 'tag:env', Values: ['build']},
+      {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
+    ]
+    expect(describeInputs()).toStrictEqual([{Filters: filters}, {Filters: filters, NextToken: 'page-2'}])
+  })
+
+  it('retries a throttled page on its own, with the same token, and keeps what earlier pages found', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({...reply(), NextToken: 'page-2'})
+      .rejectsOnce(awsError('RequestLimitExceeded', 'Request limit exceeded.', 503))
+      .resolves(reply(instance('stopped')))
+    const {sleep} = fakeClock()
+    const info = await describeTarget(client, {tag: {key: 'env', value: 'build'}}, {retry: {sleep, random: () => 1, baseMs: 100}})
+    expect(info.state).toBe('stopped')
+    const filters = [
+      {Name: 'tag:env', Values: ['build']},
+      {Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped']},
+    ]
+    expect(describeInputs()).toStrictEqual([{Filters: filters}, {Filters: filters, NextToken: 'page-2'}, {Filters: filters, NextToken: 'page-2'}])
+    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([100])
+  })
+
+  it('stops when AWS hands back the token it was given', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce({...reply(), NextToken: 'same'}).resolves({...reply(instance('running')), NextToken: 'same'})
+    await describeTarget(client, {tag: {key: 'env', value: 'build'}})
+    expect(describeInputs()).toHaveLength(2)
   })
 
   it('not found by id (InvalidInstanceID.NotFound) names the instance and the region', async () => {

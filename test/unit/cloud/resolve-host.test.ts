@@ -9,7 +9,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {createEc2Client} from '../../../src/cloud/ec2.js'
 import {readCache} from '../../../src/cloud/instance-cache.js'
 import {forgetInstanceAddress, resolveInstanceAddress, type InstanceConfig} from '../../../src/cloud/resolve-host.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const ID = 'i-0123456789abcdef0'
 const ec2Mock = mockClient(EC2Client)

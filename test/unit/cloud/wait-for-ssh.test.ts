@@ -2,7 +2,7 @@ import net from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {waitForSsh} from '../../../src/cloud/ec2.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const servers: net.Server[] = []
 const timers: NodeJS.Timeout[] = []

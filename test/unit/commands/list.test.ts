@@ -10,7 +10,7 @@ import type {JobEntry} from '../../../src/jobs/job-record.js'
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
 vi.mock('../../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../../src/jobs/list-jobs.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
+vi.mock('../../../src/sites/job-commands.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
 
 const JOBS = [
   {

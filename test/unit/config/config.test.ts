@@ -6,7 +6,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {findConfigFile, loadConfig} from '../../../src/config/config.js'
 import {SECRET_SETTINGS, SETTINGS} from '../../../src/config/settings.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const MIN = 60_000
 const GB = 1024 ** 3

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {isJobName, stampJobName, validateJobName} from '../../../src/jobs/names.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 describe('job names', () => {
   it.each(['my-job', 'lros-backfill-20260216-1430', 'A', '9_x', 'a'.repeat(64)])('accepts %s', (name) => expect(isJobName(name)).toBe(true))

@@ -7,7 +7,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {RefusedEntry, SafeExtractor, validatePullPatterns} from '../../../src/jobs/pull-results.js'
 import {type TarEntry, tarReader} from '../../../src/jobs/tar-entries.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'orch-unit-pull-'))
 afterAll(() => rmSync(scratch, {recursive: true, force: true}))

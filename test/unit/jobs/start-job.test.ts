@@ -2,7 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
 
 import {commandText, parseEnvPairs} from '../../../src/jobs/start-job.js'
-import {OrchError} from '../../../src/output/errors.js'
+import {OrchError} from '../../../src/errors/errors.js'
 
 describe('command text', () => {
   it('keeps one argument as a script and several as exact words', () => {

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
-import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../../src/output/errors.js'
+import {EXIT_CODES, EXIT_CODE_DESCRIPTIONS, OrchError} from '../../../src/errors/errors.js'
 
 describe('exit codes', () => {
   // The type already gives every code a description; what it cannot check is checked here.

@@ -1,16 +1,16 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
-import type {HostStatus} from '../../../src/cloud/host-lifecycle.js'
+import type {HostStatus} from '../../../src/sites/host-lifecycle.js'
 import {formatHostStatus} from '../../../src/output/format-host.js'
-import {style} from '../../../src/output/style.js'
+import {style, useColor} from '../../../src/output/style.js'
 
 afterEach(() => {
-  style.level = 0
+  useColor(false)
 })
 
 describe('formatHostStatus', () => {
   it('colour off: every line of a running, reachable instance', () => {
-    style.level = 0
+    useColor(false)
     const status: HostStatus = {
       instance: {id: 'i-0abc', state: 'running', type: 't3.large', address: '203.0.113.7', launchedAt: '2026-02-16T14:30:00.000Z', uptimeSeconds: 3720},
       host: 'ubuntu@203.0.113.7',
@@ -32,13 +32,13 @@ describe('formatHostStatus', () => {
   })
 
   it('null fields: a stopped instance without type, address or uptime, unreachable, no jobs known', () => {
-    style.level = 0
+    useColor(false)
     const status: HostStatus = {instance: {id: 'i-0abc', state: 'stopped', type: null, address: null, launchedAt: null, uptimeSeconds: null}, host: 'ubuntu@h', reachable: false, jobs: null, autostop: null}
     expect(formatHostStatus(status)).toBe(['instance  i-0abc (?)', 'state     stopped', 'address   -', 'uptime    -', 'ssh       ubuntu@h (unreachable)'].join('\n'))
   })
 
   it('no EC2 instance configured: the SSH host alone; autostop off when not set', () => {
-    style.level = 0
+    useColor(false)
     expect(formatHostStatus({instance: null, host: 'me@box', reachable: true, jobs: {running: 0, starting: 0, queued: 0}, autostop: null})).toBe(
       ['ssh       me@box (reachable)', 'jobs      0 running, 0 starting, 0 queued', 'autostop  off'].join('\n'),
     )
@@ -46,7 +46,7 @@ describe('formatHostStatus', () => {
   })
 
   it('colour on: running is green, any other state yellow', () => {
-    style.level = 1
+    useColor(true)
     const instance = {id: 'i-1', type: 't3.micro', address: null, launchedAt: null, uptimeSeconds: null}
     expect(formatHostStatus({instance: {...instance, state: 'running'}, host: null, reachable: false, jobs: null, autostop: null})).toContain('state     \u001B[32mrunning\u001B[39m')
     expect(formatHostStatus({instance: {...instance, state: 'pending'}, host: null, reachable: false, jobs: null, autostop: null})).toContain('state     \u001B[33mpending\u001B[39m')

@@ -2,7 +2,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import type {JobEntry} from '../../../src/jobs/job-record.js'
 import {formatList, formatStatus, table} from '../../../src/output/format-jobs.js'
-import {style} from '../../../src/output/style.js'
+import {style, useColor} from '../../../src/output/style.js'
 
 const NOW = new Date('2026-02-16T15:00:00.000Z')
 
@@ -28,12 +28,12 @@ const job = (extra: Partial<JobEntry> = {}): JobEntry => ({
 beforeEach(() => {
   vi.useFakeTimers()
   vi.setSystemTime(NOW)
-  style.level = 0
+  useColor(false)
 })
 
 afterEach(() => {
   vi.useRealTimers()
-  style.level = 0
+  useColor(false)
 })
 
 describe('table', () => {
@@ -42,8 +42,8 @@ describe('table', () => {
   })
 
   it('colour on: escape codes do not count towards a width', () => {
-    style.level = 1
-    const text = table(['NAME', 'STATE'], [[style.red('ab'), 'x'], ['abcdef', 'y']])
+    useColor(true)
+    const text = table(['NAME', 'STATE'], [[style().red('ab'), 'x'], ['abcdef', 'y']])
     const plain = text.replace(/\u001B\[[0-9;]*m/g, '').split('\n')
     expect(plain).toEqual(['NAME    STATE', 'ab      x', 'abcdef  y'])
     expect(text.split('\n')[0]).toBe('\u001B[1mNAME    STATE\u001B[22m')
@@ -85,12 +85,12 @@ describe('formatList', () => {
   })
 
   it('colour on: the state is coloured and the columns still line up', () => {
-    style.level = 1
+    useColor(true)
     const text = formatList([job(), job({name: 'f', state: 'FAILED', status: {state: 'FAILED', exitCode: 1, vanished: false}, exitCode: 1})])
     expect(text).toContain('\u001B[32mDONE\u001B[39m')
     expect(text).toContain('\u001B[31mFAILED\u001B[39m')
     const plain = text.replace(/\u001B\[[0-9;]*m/g, '')
-    style.level = 0
+    useColor(false)
     expect(plain).toBe(formatList([job(), job({name: 'f', state: 'FAILED', status: {state: 'FAILED', exitCode: 1, vanished: false}, exitCode: 1})]))
   })
 })

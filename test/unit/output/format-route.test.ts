@@ -2,17 +2,17 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {RouteResult} from '../../../src/routing/route.js'
 import {formatRoute} from '../../../src/output/format-route.js'
-import {style} from '../../../src/output/style.js'
+import {style, useColor} from '../../../src/output/style.js'
 
 const PROFILE: RouteResult['profile'] = {runtimeMs: null, memoryBytes: null, heavyLogs: false, heavy: null, parallel: 1, ui: false, light: false, agent: null, command: null, inferred: []}
 
 afterEach(() => {
-  style.level = 0
+  useColor(false)
 })
 
 describe('formatRoute', () => {
   it('colour off: the target, then one line per reason, inferred ones tagged', () => {
-    style.level = 0
+    useColor(false)
     const result: RouteResult = {
       target: 'cloud',
       reasons: [
@@ -25,13 +25,13 @@ describe('formatRoute', () => {
   })
 
   it('colour off: a local answer with unicode in a reason', () => {
-    style.level = 0
+    useColor(false)
     const result: RouteResult = {target: 'local', reasons: [{code: 'agent-local', message: 'agent “Lens” runs here — ünïcødé', inferred: false}], profile: PROFILE}
     expect(formatRoute(result)).toBe('local\n  - agent “Lens” runs here — ünïcødé')
   })
 
   it('colour on: the target is coloured and bold, the [inferred] tag dim; the words stay the same', () => {
-    style.level = 1
+    useColor(true)
     const text = formatRoute({target: 'local', reasons: [{code: 'lightweight', message: 'lightweight check', inferred: true}], profile: PROFILE})
     expect(text).toContain('\u001B[1m')
     expect(text).toContain('\u001B[2m [inferred]')

@@ -1,8 +1,8 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
-import type {RunOutcome} from '../../../src/jobs/run-job.js'
+import type {RunOutcome} from '../../../src/sites/run-job.js'
 import {formatStarted, formatStop} from '../../../src/output/format-run.js'
-import {style} from '../../../src/output/style.js'
+import {style, useColor} from '../../../src/output/style.js'
 
 const outcome = (extra: Partial<RunOutcome> = {}): RunOutcome => ({
   name: 'train-1',
@@ -19,12 +19,12 @@ const outcome = (extra: Partial<RunOutcome> = {}): RunOutcome => ({
 })
 
 afterEach(() => {
-  style.level = 0
+  useColor(false)
 })
 
 describe('formatStarted', () => {
   it('colour off: a cloud job, not waited for: where, why, the log and how to follow, attach and stop it', () => {
-    style.level = 0
+    useColor(false)
     expect(formatStarted(outcome(), false)).toBe(
       [
         'train-1 RUNNING on ubuntu@203.0.113.7 (cloud; runtime 15m is over 10m; memory estimate not given)',
@@ -37,7 +37,7 @@ describe('formatStarted', () => {
   })
 
   it('waited for: no follow hint; a local job: the log alone', () => {
-    style.level = 0
+    useColor(false)
     expect(formatStarted(outcome({state: 'QUEUED'}), true).split('\n')).toEqual([
       'train-1 QUEUED on ubuntu@203.0.113.7 (cloud; runtime 15m is over 10m; memory estimate not given)',
       '  log:     ~/logs/train-1/run.log',
@@ -49,7 +49,7 @@ describe('formatStarted', () => {
   })
 
   it('colour on: the name bold and the state coloured', () => {
-    style.level = 1
+    useColor(true)
     const first = formatStarted(outcome(), false).split('\n')[0]!
     expect(first.startsWith('\u001B[1mtrain-1\u001B[22m \u001B[36mRUNNING\u001B[39m on ')).toBe(true)
   })
@@ -57,13 +57,13 @@ describe('formatStarted', () => {
 
 describe('formatStop', () => {
   it('stopped: the exit status, or "-" when there is none', () => {
-    style.level = 0
+    useColor(false)
     expect(formatStop({name: 'j', state: 'STOPPED', exitCode: 143, alreadyFinished: false, host: 'u@h'})).toBe('j STOPPED (exit 143) on u@h')
     expect(formatStop({name: 'j', state: 'STOPPED', exitCode: null, alreadyFinished: false, host: 'local'})).toBe('j STOPPED (exit -) on local')
   })
 
   it('already finished: nothing to stop, with the state it ended in', () => {
-    style.level = 0
+    useColor(false)
     expect(formatStop({name: 'j', state: 'FAILED', exitCode: null, alreadyFinished: true, host: 'u@h'})).toBe('j had already finished (FAILED, exit -); nothing to stop')
     expect(formatStop({name: 'j', state: 'DONE', exitCode: 0, alreadyFinished: true, host: 'u@h'})).toBe('j had already finished (DONE, exit 0); nothing to stop')
   })

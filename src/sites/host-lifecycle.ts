@@ -4,11 +4,11 @@ import type {OrchConfig} from '../config/config.js'
 import {AUTOSTOP_MARKER, type CronOutcome, cronPath, cronWord, manageCronLine} from '../jobs/cron-lines.js'
 import {installTools, runInstalledTool} from '../jobs/host-tools.js'
 import {unfinishedJobs} from '../jobs/list-jobs.js'
-import {cloudSite} from '../jobs/sites.js'
-import {OrchError, configError} from '../output/errors.js'
-import type {Progress} from '../output/progress.js'
-import {createEc2Client, describeTarget, stopInstance, type InstanceInfo} from './ec2.js'
-import {forgetInstanceAddress, instanceTarget, resolveInstanceAddress} from './resolve-host.js'
+import {cloudSite} from './sites.js'
+import {OrchError, configError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
+import {createEc2Client, describeTarget, stopInstance, type InstanceInfo} from '../cloud/ec2.js'
+import {forgetInstanceAddress, instanceTarget, resolveInstanceAddress} from '../cloud/resolve-host.js'
 
 export interface HostStatus {
   instance: {

@@ -1,10 +1,10 @@
 import type {OrchConfig} from '../config/config.js'
 import {readLog} from '../jobs/follow-log.js'
 import {jobInfo} from '../jobs/job-info.js'
-import {withJobSite} from '../jobs/locate-job.js'
 import type {JobSite} from '../jobs/site.js'
-import type {Where} from '../jobs/sites.js'
-import {createLogsClient, logTextToEvents, readLog as readCloudWatchLog, shipLog, type ShipResult} from './cloudwatch.js'
+import {withJobSite} from './locate-job.js'
+import type {Where} from './sites.js'
+import {createLogsClient, logTextToEvents, readLog as readCloudWatchLog, shipLog, type ShipResult} from '../cloud/cloudwatch.js'
 
 export interface ShipOutcome extends ShipResult {
   name: string

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {formatSynced} from '../../../src/output/format-sync.js'
+import {syncedLine as formatSynced} from '../../../src/sync/sync.js'
 
-describe('formatSynced', () => {
+describe('syncedLine', () => {
   it('counts files and bytes, and names where they went', () => {
     expect(formatSynced({files: 3, bytes: 2048, deleted: 0, remoteDir: '/home/u/work/app'}, 'u@host')).toBe('synced 3 files (2 KB) to u@host:/home/u/work/app')
   })

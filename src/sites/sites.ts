@@ -1,9 +1,9 @@
 import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
 import {SshHost} from '../hosts/ssh-host.js'
-import {OrchError, configError} from '../output/errors.js'
-import type {Progress} from '../output/progress.js'
-import {JobSite} from './site.js'
+import {configError} from '../errors/errors.js'
+import type {Progress} from '../terminal/progress.js'
+import {JobSite} from '../jobs/site.js'
 
 export type Where = 'cloud' | 'local'
 
@@ -50,8 +50,4 @@ export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = 
 
 export async function siteFor(where: Where, config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {
   return where === 'local' ? localSite(config) : cloudSite(config, options)
-}
-
-export function unknownJob(name: string): OrchError {
-  return new OrchError('notFound', `no job named ${name}`, 'see orch list for the jobs there are')
 }

@@ -1,13 +1,12 @@
 import type {OrchConfig} from '../config/config.js'
-import {runForeground} from '../hosts/local-host.js'
-import type {Progress} from '../output/progress.js'
+import type {Progress} from '../terminal/progress.js'
 import type {JobProfile, Reason} from '../routing/profile.js'
 import {route} from '../routing/route.js'
-import {readLog} from './follow-log.js'
-import {type JobSpec, commandText, createJob} from './start-job.js'
-import {type JobSite} from './site.js'
+import {readLog} from '../jobs/follow-log.js'
+import {type JobSpec, commandText, createJob} from '../jobs/start-job.js'
+import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
-import type {JobStateName} from './state.js'
+import type {JobStateName} from '../jobs/state.js'
 import type {SyncSource} from '../sync/source.js'
 import type {SyncReport} from '../sync/sync.js'
 
@@ -105,7 +104,7 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
   const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
   ui.progress.stop()
   ui.started(outcome)
-  const code = await runForeground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
+  const code = await site.host.foreground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
   return finish(outcome, code)
 }
 
@@ -115,7 +114,7 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
  */
 export async function shipAfterFollow(config: OrchConfig, site: JobSite, name: string, warn: (message: string) => void): Promise<void> {
   try {
-    const {shipJobLog} = await import('../cloud/ship-job.js')
+    const {shipJobLog} = await import('./ship-job.js')
     const shipped = await shipJobLog(config, site, name)
     warn(`shipped ${shipped.eventsSent} new log event(s) of ${name} to CloudWatch ${shipped.group}/${shipped.stream}`)
   } catch (error) {

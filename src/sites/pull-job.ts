@@ -1,8 +1,8 @@
 import type {OrchConfig} from '../config/config.js'
-import {usageError} from '../output/errors.js'
+import {usageError} from '../errors/errors.js'
 import {withJobSite} from './locate-job.js'
-import {type DiffReport, localWorkTree, pullDiff} from './pull-diff.js'
-import {type PullReport, pullResults, validatePullPatterns} from './pull-results.js'
+import {type DiffReport, localWorkTree, pullDiff} from '../jobs/pull-diff.js'
+import {type PullReport, pullResults, validatePullPatterns} from '../jobs/pull-results.js'
 import type {Where} from './sites.js'
 
 export interface PullRequest {

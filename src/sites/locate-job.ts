@@ -1,8 +1,8 @@
 import type {OrchConfig} from '../config/config.js'
-import type {Progress} from '../output/progress.js'
-import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import type {JobSite} from './site.js'
-import {type Where, cloudConfigured, cloudSite, localSite, unknownJob} from './sites.js'
+import type {Progress} from '../terminal/progress.js'
+import {SCRIPT_STATUS, controlScript} from '../jobs/host-scripts.js'
+import {type JobSite, unknownJob} from '../jobs/site.js'
+import {type Where, cloudConfigured, cloudSite, localSite} from './sites.js'
 
 /**
  * Which site holds a job: this machine first (a local check, no connection), else the cloud host.

@@ -1,6 +1,6 @@
 import type {OrchConfig} from '../config/config.js'
-import type {Progress} from '../output/progress.js'
-import type {JobSite} from './site.js'
+import type {Progress} from '../terminal/progress.js'
+import type {JobSite} from '../jobs/site.js'
 import {type Where, cloudConfigured, cloudSite, localSite} from './sites.js'
 
 /** The sites `orch status` and `orch list` read: this machine, plus the cloud host when configured. */
