@@ -1,7 +1,5 @@
-import {readFileSync} from 'node:fs'
-import {parse as parseDotenv} from 'dotenv'
-
 import type {OrchConfig} from '../config/config.js'
+import {readEnvFile} from '../config/env-file.js'
 import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
 import {configError, usageError} from '../output/errors.js'
@@ -53,17 +51,8 @@ export function guardrailsFrom(flags: GuardrailFlags, config: OrchConfig): Guard
 /** Variables from --env-file (dotenv format) then --env NAME=value, which wins. */
 export function jobEnvironment(envFile: string | undefined, pairs: readonly string[]): Record<string, string> {
   let fromFile: Record<string, string> = {}
-  if (envFile !== undefined) {
-    let text: Buffer
-    try {
-      text = readFileSync(envFile)
-    } catch {
-      throw usageError(`--env-file ${envFile} cannot be read`, 'give a readable file of NAME=value lines')
-    }
-    fromFile = parseDotenv(text)
-    // Same rules as --env for the names; values are secrets and never echoed.
-    parseEnvPairs(Object.keys(fromFile).map((name) => `${name}=`))
-  }
+  // Read strictly (src/config/env-file.ts): a bad line, a binary or non-regular file is refused.
+  if (envFile !== undefined) fromFile = readEnvFile(envFile)
   const env = {...fromFile, ...parseEnvPairs(pairs)}
   for (const value of Object.values(env)) registerSecret(value)
   return env
