@@ -20,18 +20,19 @@ stopped() { [ -f "$dir/stopped" ]; }
 lost() { [ -f "$dir/session-lost" ] || [ ! -d "$dir" ]; }
 
 # The log writer: the command's output goes to the pane (stdout) and to run.log in chunks that GNU
-# head reads exactly (unbuffered by stdbuf: output shows as it comes), at most the room left under max_log_size, so between two chunks no process
-# holds run.log open. A rotation is then a rename (run.log becomes run.log.1, at most one old part
-# is kept) and no byte is lost or written twice: run.log never passes the cap (plus the marker it
-# starts with and the [EXIT] line). Bytes run.log could not take (a full disk) are counted; once it
-# can be written again a marker says so where they were lost. Exit: 0; 1 output was lost (the
-# marker is in the log); 2 output was lost and the marker could not be written either.
-# rotations counts rotations for followers (read-log.sh): odd while one is under way.
+# head reads exactly (unbuffered by stdbuf, so output shows as it comes), at most the room left
+# under max_log_size, so between two chunks no process holds run.log open. A rotation is then a
+# rename (run.log becomes run.log.1, at most one old part is kept) and no byte is lost or written
+# twice: run.log never passes the cap (plus the marker it starts with and the [EXIT] line). When
+# run.log cannot take a chunk (a full disk; tee names it), a marker goes where output was lost as
+# soon as it can be written. Exit: 0; 1 output was lost (the marker is in the log); 3 output was
+# lost and the marker could not be written either. The file "rotations" counts rotations for
+# followers (read-log.sh): twice the parts rotated away, odd while one is under way.
 chunk_max=4194304
 lost_marker() {
   if [ -s "$log" ] && [ -n "$(tail -c 1 "$log" 2> /dev/null)" ]; then _nl='\n'; else _nl=; fi
   # shellcheck disable=SC2059 # the format is ours: an optional newline, then the marker
-  printf "$_nl"'[orch: output lost here: %s bytes could not be written to run.log (disk full?)]\n' "$1" >> "$log" 2> /dev/null
+  printf "$_nl"'[orch: output lost here: run.log could not be written (disk full?)]\n' >> "$log" 2> /dev/null
 }
 rotation=0
 rotate_log() {
@@ -67,7 +68,7 @@ wait_for_followers() {
 }
 log_size() { _s=$(wc -c < "$log" 2> /dev/null | tr -d ' '); echo "${_s:-0}"; }
 log_writer() {
-  lost=0 ever=0
+  pending='' ever=1
   while :; do
     size=$(log_size)
     room=$chunk_max
@@ -78,20 +79,16 @@ log_writer() {
       [ "$room" -lt 4096 ] && room=4096
       [ "$room" -gt "$chunk_max" ] && room=$chunk_max
     fi
-    if [ "$lost" -gt 0 ] && lost_marker "$lost"; then lost=0; size=$(log_size); fi
-    if [ "$lost" -gt 0 ]; then
-      # Still nothing can be written: this chunk goes to the pane only, and counts as lost.
-      { got=$(stdbuf -o0 head -c "$room" | tee $teeopt /dev/fd/4 2> /dev/null | wc -c | tr -d ' '); } 4>&1
-      lost=$((lost + got))
-    else
-      { got=$(stdbuf -o0 head -c "$room" | tee $teeopt -a "$log" /dev/fd/4 2> /dev/null | wc -c | tr -d ' '); } 4>&1
-      wrote=$(($(log_size) - size))
-      if [ "$wrote" -lt "$got" ]; then lost=$((lost + got - wrote)) ever=1; fi
-    fi
-    [ "$got" -lt "$room" ] && break
+    if [ -n "$pending" ] && lost_marker; then pending=''; size=$(log_size); fi
+    # tee: the chunk to the pane (fd 4, this function's stdout) and the log; its complaints, here.
+    { err=$(stdbuf -o0 head -c "$room" | tee $teeopt -a "$log" 2>&1 >&4); } 4>&1
+    case $err in
+      *"$log"*) pending=1 ever=2 ;;
+      *) [ "$(($(log_size) - size))" -lt "$room" ] && break ;;
+    esac
   done
-  if [ "$lost" -gt 0 ] && ! lost_marker "$lost"; then return 2; fi
-  return "$ever"
+  if [ -n "$pending" ] && ! lost_marker; then return 3; fi
+  return $((ever - 1))
 }
 # Without GNU head and stdbuf (a laptop's BSD head reads ahead), the log is written by tee alone:
 # no cap, and a full disk is only noticed, not measured.
@@ -182,8 +179,8 @@ elif ! stopped; then
       ) 2>&1
       # In place, into the room start.sh took for it: a full disk cannot lose the status.
       printf '%s\n' $? 1<> "$dir/rc"
-    } 2> /dev/null | if [ -n "$exact_head" ]; then log_writer; else tee $teeopt -a "$log"; tee_rc=$?; [ "$tee_rc" = 0 ] || tee_rc=2; exit "$tee_rc"; fi
-    case $? in 1) log_lost='log-write-failed' ;; 2) log_lost='log-write-failed' marker_due=1 ;; esac
+    } 2> /dev/null | if [ -n "$exact_head" ]; then log_writer; else tee $teeopt -a "$log"; tee_rc=$?; [ "$tee_rc" = 0 ] || tee_rc=3; exit "$tee_rc"; fi
+    case $? in 1) log_lost='log-write-failed' ;; 3) log_lost='log-write-failed' marker_due=1 ;; esac
     rc=$(head -n 1 "$dir/rc" 2> /dev/null | tr -d ' ')
     [ -n "$rc" ] || rc=1
     [ "$rc" = 0 ] && break
@@ -203,7 +200,7 @@ exec 9>&-
 
 # The command is over: stop the monitor.
 kill -9 "$monitor" 2> /dev/null
-if [ -n "$marker_due" ] && lost_marker 'some'; then marker_due=; fi
+if [ -n "$marker_due" ] && lost_marker; then marker_due=; fi
 if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then printf '\n' >> "$log"; fi
 printf '[EXIT: %s]\n' "$rc" >> "$log" 2> /dev/null
 printf '[EXIT: %s]\n' "$rc" 2> /dev/null
