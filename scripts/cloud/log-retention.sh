@@ -113,7 +113,8 @@ done
 #   J name state exit reason started ended attempts queue_position wrapper_pid kind created meta
 # state: QUEUED STARTING RUNNING DONE FAILED STOPPED; exit: the status it recorded; reason: why a
 # job is FAILED or STOPPED without one (vanished: its wrapper or session is gone without writing
-# it, e.g. a reboot; never-started: the start never completed); started, ended, created: epoch
+# it, e.g. a reboot; never-started: the start never completed), or what its record lacks although
+# the status is known (log-write-failed: output was lost because run.log could not be written); started, ended, created: epoch
 # seconds on the host; kind: orch | manual; meta: meta.json's first line (JSON), always last.
 #
 # Finished jobs never change, so their records are kept in <root>/.orch-index and read from there
@@ -143,6 +144,7 @@ done
   EX_TOOL_MISSING=76
   EX_NOT_GIT=77
   EX_PROCESS_TABLE=78
+  EX_NO_SPACE=79
 }
 
 # expand_home PATH: PATH with a leading ~ replaced by $HOME.
@@ -194,6 +196,7 @@ JOB_STATE_AWK='
 function q(s) { gsub(/\047/, "\047\\\047\047", s); return "\047" s "\047" }
 function first(f,   line, r) { r = (getline line < f); close(f); return r > 0 ? line : (r == 0 ? "" : MISSING) }
 function has(f,   line, r) { r = (getline line < f); close(f); return r >= 0 }
+function second(f,   line, r) { r = (getline line < f); if (r > 0) r = (getline line < f); close(f); return r > 0 ? line : "" }
 function num(s) { return s ~ /^[0-9]+$/ }
 function valid(n) { return length(n) <= 64 && n ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ }
 function dash(s) { return s == "" || s == MISSING ? "-" : s }
@@ -212,7 +215,7 @@ function emit(n, rec, state) {
   if (state == "QUEUED") { queued_rec[n] = rec; return }
   print rec
 }
-function evaluate(n,   d, meta, ex, pid, started, ended, att, state, reason, kind, created, last, cmd, alive, livepid, old) {
+function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason, kind, created, last, cmd, alive, livepid, old) {
   token = ""
   d = root "/" n
   meta = first(d "/meta.json")
@@ -237,6 +240,8 @@ function evaluate(n,   d, meta, ex, pid, started, ended, att, state, reason, kin
   token = first(d "/marker"); created = token; sub(/_.*/, "", created)
   alive = num(pid) && (pid in live) && index(live[pid], "/" n "/orch-wrapper.sh") > 0
   if (num(ex)) {
+    # The second line of the exit file says what is missing although the status is known (record_exit).
+    why = second(d "/exit"); if (why ~ /^[a-z][a-z-]*$/) reason = why
     if (has(d "/stopped")) state = "STOPPED"; else state = (ex == "0") ? "DONE" : "FAILED"
   } else {
     ex = "-"
@@ -441,6 +446,15 @@ job_finished() {
 mark_started() {
   marker_token=$(date +%s)_$$
   mkdir -p "$root/.orch-active" 2> /dev/null && : > "$root/.orch-active/$1.$marker_token"
+}
+
+# record_exit DIR CODE [REASON]: the job's exit status (and REASON: log-write-failed), as the file
+# DIR/exit, whole or not at all. start.sh pre-allocates DIR/exit.tmp (SLOT_BYTES), so this is an
+# overwrite in place that needs no new disk space: a full disk cannot lose the status.
+# shellcheck disable=SC2034 # used by start.sh
+SLOT_BYTES=64
+record_exit() {
+  printf '%s\n%s\n' "$2" "${3:-}" 1<> "$1/exit.tmp" && mv -f "$1/exit.tmp" "$1/exit"
 }
 
 ensure_newline() { if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n' >> "$1"; fi; }

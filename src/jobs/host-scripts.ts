@@ -57,4 +57,5 @@ export const SCRIPT_STATUS = {
   toolMissing: 76,
   notGit: 77,
   processTable: 78,
+  noSpace: 79,
 } as const

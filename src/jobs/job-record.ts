@@ -13,7 +13,7 @@ export interface JobRecord {
   startedAt: string | null
   endedAt: string | null
   exitCode: number | null
-  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; else null. */
+  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); else null. */
   reason: string | null
   logPath: string
   /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */

@@ -133,6 +133,12 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       throw usageError(`--cwd ${spec.cwd} does not exist on ${hostLabel}`, 'give a directory that exists there')
     case SCRIPT_STATUS.rootUnwritable:
       throw new OrchError('hostSetup', `cannot create the job directory under ${said} on ${hostLabel}`, 'check ORCH_LOG_ROOT and its permissions')
+    case SCRIPT_STATUS.noSpace: {
+      // start.sh prints the path it could not write and the system's reason.
+      const [path = '', why = ''] = said.split('\n')
+      const what = /quota/i.test(why) ? 'disk quota exceeded' : !why || /space/i.test(why) ? 'disk full' : `cannot write (${why})`
+      throw new OrchError('hostSetup', `${what} on ${hostLabel} at ${path}: ${spec.name} was not started`, 'free space there (orch prune deletes old job logs; df -h shows what is full), then run it again')
+    }
     default:
       throw new OrchError('failure', `starting ${spec.name} failed on ${hostLabel} (status ${result.code}): ${result.stderr.trim() || said}`, 'check the host with ssh, then retry')
   }

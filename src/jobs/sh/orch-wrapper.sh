@@ -19,22 +19,87 @@ stopped() { [ -f "$dir/stopped" ]; }
 # deleted under the job (prune by hand, a test's cleanup) counts as lost too.
 lost() { [ -f "$dir/session-lost" ] || [ ! -d "$dir" ]; }
 
-# Log cap: past max_log_size the log is copied to run.log.1 and truncated with a marker (tee
-# appends, so it carries on at the new end); at most one old part is kept.
-cap_log() {
-  [ "$max_log_size" -gt 0 ] || return 0
-  size=$(wc -c < "$log" 2> /dev/null | tr -d ' ')
-  [ "${size:-0}" -gt "$max_log_size" ] || return 0
-  cp "$log" "$log.1" && : > "$log" && printf '[orch: log passed %s bytes; earlier output moved to run.log.1]\n' "$max_log_size" >> "$log"
+# The log writer: the command's output goes to the pane (stdout) and to run.log in chunks that GNU
+# head reads exactly (unbuffered by stdbuf, so output shows as it comes), at most the room left
+# under max_log_size, so between two chunks no process holds run.log open. A rotation is then a
+# rename (run.log becomes run.log.1, at most one old part is kept) and no byte is lost or written
+# twice: run.log never passes the cap (plus the marker it starts with and the [EXIT] line). When
+# run.log cannot take a chunk (a full disk; tee names it), a marker goes where output was lost as
+# soon as it can be written. Exit: 0; 1 output was lost (the marker is in the log); 3 output was
+# lost and the marker could not be written either. The file "rotations" counts rotations for
+# followers (read-log.sh): twice the parts rotated away, odd while one is under way.
+chunk_max=4194304
+lost_marker() {
+  if [ -s "$log" ] && [ -n "$(tail -c 1 "$log" 2> /dev/null)" ]; then _nl='\n'; else _nl=; fi
+  # shellcheck disable=SC2059 # the format is ours: an optional newline, then the marker
+  printf "$_nl"'[orch: output lost here: run.log could not be written (disk full?)]\n' >> "$log" 2> /dev/null
 }
+rotation=0
+rotate_log() {
+  rotation=$((rotation + 1))
+  wait_for_followers "$rotation"
+  printf '%s\n' $((rotation * 2 - 1)) > "$dir/rotations.tmp" 2> /dev/null && mv -f "$dir/rotations.tmp" "$dir/rotations"
+  mv -f "$log" "$log.1"
+  printf '[orch: log passed %s bytes; earlier output moved to run.log.1]\n' "$max_log_size" > "$log" 2> /dev/null
+  printf '%s\n' $((rotation * 2)) > "$dir/rotations.tmp" 2> /dev/null && mv -f "$dir/rotations.tmp" "$dir/rotations"
+}
+# wait_for_followers N: rotation N drops part N-2 (the run.log.1 of now). A follower registers in
+# <dir>/followers/<pid> the part it reads (read-log.sh); while one that lives still needs part N-2
+# (it reads an older one), the rotation waits for it, up to five minutes (a follower that stalls
+# longer is told what it missed).
+wait_for_followers() {
+  [ -d "$dir/followers" ] || return 0
+  _waited=0
+  while [ "$_waited" -lt 3000 ]; do
+    _behind=
+    for _f in "$dir/followers"/*; do
+      [ -f "$_f" ] || continue
+      _pid=${_f##*/}
+      case $_pid in '' | *[!0-9]*) continue ;; esac
+      if ! kill -0 "$_pid" 2> /dev/null; then rm -f "$_f"; continue; fi
+      _part=$(cat "$_f" 2> /dev/null)
+      case $_part in '' | *[!0-9]*) continue ;; esac
+      [ "$_part" -lt $(($1 - 2)) ] && _behind=1
+    done
+    [ -z "$_behind" ] && return 0
+    sleep 0.1
+    _waited=$((_waited + 1))
+  done
+}
+log_size() { _s=$(wc -c < "$log" 2> /dev/null | tr -d ' '); echo "${_s:-0}"; }
+log_writer() {
+  pending='' ever=1
+  while :; do
+    size=$(log_size)
+    room=$chunk_max
+    if [ "$max_log_size" -gt 0 ]; then
+      if [ "$size" -ge "$max_log_size" ]; then rotate_log; size=$(log_size); fi
+      room=$((max_log_size - size))
+      # A cap smaller than the marker still moves on.
+      [ "$room" -lt 4096 ] && room=4096
+      [ "$room" -gt "$chunk_max" ] && room=$chunk_max
+    fi
+    if [ -n "$pending" ] && lost_marker; then pending=''; size=$(log_size); fi
+    # tee: the chunk to the pane (fd 4, this function's stdout) and the log; its complaints, here.
+    { err=$(stdbuf -o0 head -c "$room" | tee $teeopt -a "$log" 2>&1 >&4); } 4>&1
+    case $err in
+      *"$log"*) pending=1 ever=2 ;;
+      *) [ "$(($(log_size) - size))" -lt "$room" ] && break ;;
+    esac
+  done
+  if [ -n "$pending" ] && ! lost_marker; then return 3; fi
+  return $((ever - 1))
+}
+# Without GNU head and stdbuf (a laptop's BSD head reads ahead), the log is written by tee alone:
+# no cap, and a full disk is only noticed, not measured.
+if head --version 2> /dev/null | grep -q GNU && command -v stdbuf > /dev/null 2>&1; then exact_head=1; else exact_head=; fi
 
 # A monitor beside the job: (time, size) samples let 'orch logs --since' find where recent output
-# begins; it enforces the log cap; and when the job's tmux session disappears (tmux kill-session or
+# begins; and when the job's tmux session disappears (tmux kill-session or
 # kill-server behind orch's back), the command gets the hangup a closed terminal would give it, so
 # the job ends FAILED with its status recorded instead of running on unseen.
 ( last=-1
   while kill -0 $$ 2> /dev/null && [ -d "$dir" ]; do
-    cap_log
     size=$(wc -c < "$log" 2> /dev/null | tr -d ' ')
     if [ "$size" != "$last" ]; then printf '%s %s\n' "$(date +%s)" "$size" >> "$dir/offsets"; last=$size; fi
     if [ "$mode" = tmux ]; then
@@ -73,7 +138,10 @@ if [ -n "$ticket" ] && [ "$max_parallel" -gt 0 ] && command -v flock > /dev/null
       # A ticket whose job is gone (crash, reboot) must not block the queue.
       hname=${head#ticket-*-}
       # One liveness rule (job-lib.sh): a pid reused after a reboot does not hold the queue.
-      if [ ! -d "$root/$hname" ] || [ -f "$root/$hname/exit" ] || { [ -f "$root/$hname/pid" ] && ! wrapper_alive "$hname"; }; then rm -f "$queue/$head"; fi
+      # A start that never completed (no pid after two minutes: the state program's never-started)
+      # does not hold it either.
+      if [ ! -d "$root/$hname" ] || [ -f "$root/$hname/exit" ] || { [ -f "$root/$hname/pid" ] && ! wrapper_alive "$hname"; } \
+        || { [ ! -f "$root/$hname/pid" ] && [ -n "$(find "$root/$hname" -maxdepth 0 -mmin +2 2> /dev/null)" ]; }; then rm -f "$queue/$head"; fi
     fi
     sleep 0.5
   done
@@ -90,6 +158,7 @@ fi
 if command -v bash > /dev/null 2>&1; then shell='bash'; else shell='sh'; fi
 
 rc=
+log_lost='' marker_due=''
 attempt=0
 delay=$retry_delay
 if lost; then
@@ -108,9 +177,11 @@ elif ! stopped; then
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
         exec "$shell" "$dir/cmd.sh" 9>&-
       ) 2>&1
-      echo $? > "$dir/rc"
-    } 2> /dev/null | tee $teeopt -a "$log"
-    rc=$(cat "$dir/rc" 2> /dev/null)
+      # In place, into the room start.sh took for it: a full disk cannot lose the status.
+      printf '%s\n' $? 1<> "$dir/rc"
+    } 2> /dev/null | if [ -n "$exact_head" ]; then log_writer; else tee $teeopt -a "$log"; tee_rc=$?; [ "$tee_rc" = 0 ] || tee_rc=3; exit "$tee_rc"; fi
+    case $? in 1) log_lost='log-write-failed' ;; 3) log_lost='log-write-failed' marker_due=1 ;; esac
+    rc=$(head -n 1 "$dir/rc" 2> /dev/null | tr -d ' ')
     [ -n "$rc" ] || rc=1
     [ "$rc" = 0 ] && break
     [ "$attempt" -le "$retries" ] || break
@@ -127,17 +198,17 @@ else
 fi
 exec 9>&-
 
-# The command is over: stop the monitor so it cannot rotate the log under the [EXIT] line (it
-# would while a slow webhook keeps this wrapper alive), and apply the cap a last time here (a burst
-# between two of its checks would otherwise stay uncapped).
+# The command is over: stop the monitor.
 kill -9 "$monitor" 2> /dev/null
-cap_log
+if [ -n "$marker_due" ] && lost_marker; then marker_due=; fi
 if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then printf '\n' >> "$log"; fi
-printf '[EXIT: %s]\n' "$rc" >> "$log"
+printf '[EXIT: %s]\n' "$rc" >> "$log" 2> /dev/null
 printf '[EXIT: %s]\n' "$rc" 2> /dev/null
 date +%s > "$dir/ended"
-# Written aside, then renamed: a reader never sees an empty exit file (a job flickering FAILED).
-printf '%s\n' "$rc" > "$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
+# In place, into the room start.sh took for it, then renamed: a reader never sees an empty exit
+# file (a job flickering FAILED), and a full disk cannot lose the status. log-write-failed: some
+# output never reached run.log (a follower is told where: read-log.sh).
+record_exit "$dir" "$rc" "$log_lost"
 rm -f "$dir/env.sh" "$dir/rc"
 
 # L4 notify, from the host so it arrives with no client connected. A failure is recorded in the job

@@ -6,7 +6,8 @@
 # Stdin: command, env file, webhook URL, meta JSON, wrapper. Everything of a size the user decides
 # travels there: sshd hands the whole command line to the login shell as one argument (128 KiB).
 # Exit: 0 ok (prints the dir), EX_TMUX_MISSING, EX_IN_USE, EX_EXISTS (finished), EX_SESSION_FAILED,
-# EX_NO_CWD, EX_ROOT_UNWRITABLE.
+# EX_NO_CWD, EX_ROOT_UNWRITABLE, EX_NO_SPACE (a write failed, e.g. a full disk: prints the path and
+# the system's reason, e.g. "No space left on device").
 name=$1 replace=$2 cmdlen=$3 envlen=$4 metalen=$5 cwd=$6 mode=$7 wrapperlen=$8 options=$9 urllen=${10:-0}
 cwd=$(expand_home "$cwd")
 if [ "$mode" = tmux ]; then
@@ -29,9 +30,10 @@ old=
 # unwritable.
 made=0 tries=0
 while :; do
-  if mkdir "$dir" 2> /dev/null; then made=1; break; fi
+  if err=$(mkdir "$dir" 2>&1); then made=1; break; fi
   [ -d "$dir" ] && break
   tries=$((tries + 1))
+  case $err in *"No space"* | *"quota"*) unmark; printf '%s\n%s\n' "$dir" "${err##*: }"; exit "$EX_NO_SPACE" ;; esac
   [ "$tries" -lt 20 ] || { unmark; echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
   sleep 0.05
 done
@@ -49,25 +51,59 @@ if [ "$made" = 0 ]; then
   rmdir "$lock"
 fi
 umask 077
-printf '%s\n' "$marker_token" > "$dir/marker"
-head -c "$cmdlen" > "$dir/cmd.sh"
-if [ "$envlen" -gt 0 ]; then head -c "$envlen" > "$dir/env.sh"; fi
-if [ "$urllen" -gt 0 ]; then head -c "$urllen" > "$dir/notify.url"; fi
-printf '%s\n' "$options" > "$dir/options"
-head -c "$metalen" > "$dir/meta.json"
-printf '%s' "$cwd" > "$dir/cwd"
-head -c "$wrapperlen" > "$dir/orch-wrapper.sh"
-: > "$dir/run.log"
+# Every write is checked: a job that cannot be set up (a full disk) is refused before it is reported
+# started, and leaves nothing behind: no directory, no ticket, no start marker.
+not_set_up() {
+  rm -rf "$dir"
+  rm -f "$root/.orch-queue/ticket-"*"-$name"
+  [ -n "$old" ] && mv "$old" "$dir"
+  unmark
+  printf '%s\n%s\n' "$1" "$(printf '%s' "$2" | sed -n 's/.*: //p' | tail -n 1)"
+  exit "$EX_NO_SPACE"
+}
+# put FILE LEN: LEN bytes of stdin into FILE.
+put() {
+  if _err=$(head -c "$2" 2>&1 > "$1") && [ "$(wc -c < "$1")" -eq "$2" ]; then return 0; fi
+  not_set_up "$1" "$_err"
+}
+# text FILE TEXT: TEXT into FILE.
+text() {
+  # Through cat, not the shell's printf: its error names the cause (dash's says only "I/O error").
+  if _err=$(printf '%s' "$2" | cat 2>&1 > "$1") && { [ -z "$2" ] || [ -s "$1" ]; }; then return 0; fi
+  not_set_up "$1" "$_err"
+}
+text "$dir/marker" "$marker_token
+"
+put "$dir/cmd.sh" "$cmdlen"
+if [ "$envlen" -gt 0 ]; then put "$dir/env.sh" "$envlen"; fi
+if [ "$urllen" -gt 0 ]; then put "$dir/notify.url" "$urllen"; fi
+text "$dir/options" "$options
+"
+put "$dir/meta.json" "$metalen"
+text "$dir/cwd" "$cwd"
+put "$dir/orch-wrapper.sh" "$wrapperlen"
+text "$dir/run.log" ''
+# Room for the exit status and the command's status, taken now: they are overwritten in place at
+# the end (record_exit), so a disk that fills up while the job runs cannot lose them.
+slot=$(printf "%$((SLOT_BYTES - 1))s" '')
+text "$dir/exit.tmp" "$slot
+"
+text "$dir/rc" "$slot
+"
 # A ticket in submission order for the parallel-slot queue (see orch-wrapper.sh).
 if [ "$mode" = tmux ] && command -v flock > /dev/null 2>&1; then
-  mkdir -p "$root/.orch-queue"
-  (
-    flock 8
+  mkdir -p "$root/.orch-queue" 2> /dev/null || not_set_up "$root/.orch-queue" ''
+  # The sequence number is replaced whole (a failed write never leaves it empty, which would
+  # restart the order).
+  if ! err=$( (
+    flock 8 || exit 1
     seq=$(cat "$root/.orch-queue/.seq" 2> /dev/null || echo 0)
     seq=$((seq + 1))
-    echo "$seq" > "$root/.orch-queue/.seq"
+    { echo "$seq" > "$root/.orch-queue/.seq.new" && [ -s "$root/.orch-queue/.seq.new" ] && mv -f "$root/.orch-queue/.seq.new" "$root/.orch-queue/.seq"; } || { rm -f "$root/.orch-queue/.seq.new"; exit 1; }
     : > "$root/.orch-queue/ticket-$(printf '%012d' "$seq")-$name"
-  ) 8> "$root/.orch-queue/.lock"
+  ) 8> "$root/.orch-queue/.lock" 2>&1); then
+    not_set_up "$root/.orch-queue" "$err"
+  fi
 fi
 if [ "$mode" = tmux ]; then
   # A tmux server exiting with its last session refuses a client for a moment ("server exited

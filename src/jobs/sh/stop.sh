@@ -38,8 +38,8 @@ if [ ! -f "$dir/exit" ]; then
   ensure_newline "$log"
   printf '[EXIT: %s]\n' "$code" >> "$log"
   date +%s > "$dir/ended"
-  printf '%s\n' "$code" > "$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
+  record_exit "$dir" "$code"
   rm -f "$dir/env.sh"
 fi
 command -v tmux > /dev/null 2>&1 && tmx kill-session -t "=$name" 2> /dev/null
-echo "stopped $(cat "$dir/exit")"
+echo "stopped $(head -n 1 "$dir/exit")"
