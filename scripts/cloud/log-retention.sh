@@ -215,6 +215,12 @@ function emit(n, rec, state) {
   if (state == "QUEUED") { queued_rec[n] = rec; return }
   print rec
 }
+# A pid file written no earlier than the second the process table was read: a wrapper ps could not
+# have listed yet. (One-second resolution: such a job is STARTING for at most a second too long.)
+function pid_after_ps(d,   cmd, at) {
+  cmd = "date -r " q(d "/pid") " +%s 2>/dev/null"; at = ""; cmd | getline at; close(cmd)
+  return num(at) && at + 0 >= ps_at
+}
 function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason, kind, created, last, cmd, alive, livepid, old) {
   token = ""
   d = root "/" n
@@ -254,6 +260,9 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
       if (num(created)) old = (now - created > 120)
       else old = (system("find " q(d "/meta.json") " -mmin +2 2>/dev/null | grep -q .") == 0)
       if (old) { state = "FAILED"; reason = "never-started" } else state = "STARTING"
+    } else if (pid_after_ps(d)) {
+      # Its wrapper started after the process table was read: not seen yet, not gone.
+      state = (started == MISSING) ? "STARTING" : "RUNNING"
     } else {
       state = has(d "/stopped") ? "STOPPED" : "FAILED"; reason = "vanished"
       # Nothing of the job is left to delete its secrets: the first reader that can write does.
@@ -264,7 +273,7 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
 }
 BEGIN {
   FS = "\n"; MISSING = "\001missing"
-  root = ENVIRON["ORCH_ROOT"]; now = ENVIRON["ORCH_NOW"] + 0
+  root = ENVIRON["ORCH_ROOT"]; now = ENVIRON["ORCH_NOW"] + 0; ps_at = ENVIRON["ORCH_PS_AT"] + 0
   tmux = (ENVIRON["ORCH_SOCK"] != "") ? "tmux -L " q(ENVIRON["ORCH_SOCK"]) : "tmux"
   only_unfinished = ENVIRON["ORCH_ONLY_UNFINISHED"] == "1"
   writing = ENVIRON["ORCH_INDEX_WRITE"] == "1"
@@ -342,7 +351,7 @@ END {
 
 # state_awk INDEX WRITE UNFINISHED: the state program over stdin (see JOB_STATE_AWK's environment).
 state_awk() {
-  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
+  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_PS_AT=${_ps_at:-99999999999} ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
 }
 
 # job_records [unfinished]: one record per job under $root (see the header), finished jobs read
@@ -350,6 +359,7 @@ state_awk() {
 # cannot be read.
 job_records() {
   [ -d "$root" ] || return 0
+  _ps_at=$(date +%s)
   _ps=$(process_table) || return "$EX_PROCESS_TABLE"
   [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
   _index=$root/.orch-index _write=0 _updates=
@@ -405,6 +415,7 @@ index_apply() {
 job_record() {
   valid_job_name "$1" || return "$EX_UNKNOWN_JOB"
   [ -d "$root/$1" ] || return "$EX_UNKNOWN_JOB"
+  _ps_at=$(date +%s)
   _ps=$(process_table) || return "$EX_PROCESS_TABLE"
   [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
   _rec=$({

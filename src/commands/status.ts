@@ -1,6 +1,5 @@
 import {defineCommand} from '../cli/command.js'
 import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
-import {toJobJson} from '../jobs/list-jobs.js'
 import {listJobsAt} from '../sites/job-commands.js'
 import {formatStatus} from '../output/format-jobs.js'
 
@@ -11,6 +10,6 @@ export default defineCommand({
   async run({flags}, io) {
     const jobs = await listJobsAt(configFromFlags(flags), flags.where, {unfinishedOnly: true})
     io.say(() => formatStatus(jobs))
-    return jobs.map(toJobJson)
+    return jobs
   },
 })

@@ -142,6 +142,9 @@ export class SshHost implements Host {
           }
         },
       })
+      // Each exchange is a small write awaiting a small reply: with Nagle's algorithm and the peer's
+      // delayed ACK, one can stall ~40 ms. Applied when the socket connects.
+      client.setNoDelay(true)
     })
   }
 

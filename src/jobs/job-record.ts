@@ -20,6 +20,10 @@ export interface JobRecord {
   attempts: number
   /** 1-based place in the host's queue while QUEUED, else null. */
   queuePosition: number | null
+  /** When the job was submitted (ISO 8601): a QUEUED job has waited since then. */
+  createdAt: string
+  /** `orch`: started by orch; `manual`: a log directory made by hand the protocol's way (only run.log). */
+  kind: 'orch' | 'manual'
 }
 
 /** What `orch run` stores in meta.json; never secret values, only variable names. */
@@ -37,7 +41,8 @@ export interface JobMeta {
   artifacts?: string[]
 }
 
-export type JobEntry = JobRecord & {status: JobStatus; createdAt: string; kind: 'orch' | 'manual'}
+/** A listed job: the JSON record itself, so printing 100,000 of them copies nothing. */
+export type JobEntry = JobRecord
 
 const field = (text: string | undefined) => (text === undefined || text === '-' ? null : text)
 const DAY_SECONDS = 86_400
@@ -84,12 +89,12 @@ type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: strin
  */
 export function parseJobRecord(line: string, site: RecordSite): JobEntry | undefined {
   if (!line.startsWith('J\t')) return undefined
-  // Hot at 100,000 jobs: split off the twelve fixed fields only; the meta JSON is the rest.
-  const f = line.split('\t', 12)
+  // meta.json's first line is JSON, which holds no raw tab; a hand-edited one might, so what
+  // follows the twelfth tab is the meta whatever it holds.
+  const f = line.split('\t')
   const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
   if (!isJobName(name) || !isStateName(state)) return undefined
-  const metaStart = f.reduce((length, value) => length + value.length + 1, 0)
-  const meta = parseMeta(field(metaStart < line.length ? line.slice(metaStart) : undefined))
+  const meta = parseMeta(field(f.length > 13 ? f.slice(12).join('\t') : f[12]))
   const status = statusOf(state, whole(field(exit)))
   const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
   return {
@@ -105,7 +110,6 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
     logPath: site.logPath(name),
     attempts: whole(field(attempts)) ?? 0,
     queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
-    status,
     createdAt,
     kind: kind === 'manual' ? 'manual' : 'orch',
   }

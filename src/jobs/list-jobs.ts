@@ -1,6 +1,6 @@
 import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import {type JobEntry, type JobRecord, JobRecordStream, newestFirst} from './job-record.js'
+import {type JobEntry, JobRecordStream, newestFirst} from './job-record.js'
 import type {JobSite} from './site.js'
 
 export type {JobEntry} from './job-record.js'
@@ -28,10 +28,4 @@ export async function listJobs(sites: readonly JobSite[], options: {unfinishedOn
 /** Jobs not finished: QUEUED, STARTING, RUNNING. */
 export function unfinishedJobs(sites: readonly JobSite[]): Promise<JobEntry[]> {
   return listJobs(sites, {unfinishedOnly: true})
-}
-
-/** The JSON shape of a job (the contract): drops internal fields. */
-export function toJobJson(job: JobEntry): JobRecord {
-  const {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition} = job
-  return {name, state, target, host, command, startedAt, endedAt, exitCode, reason, logPath, attempts, queuePosition}
 }

@@ -30,3 +30,34 @@ it('the cron tools carry the current job library (npm run assemble)', () => {
   expect(check.stderr).toBe('')
   expect(check.status).toBe(0)
 })
+
+describe('a wrapper that starts while the process table is read', () => {
+  // The table is read first, then the job's files: a wrapper that wrote its pid in between is in
+  // neither. Judged vanished, it would be FAILED for good (and indexed so); it is STARTING.
+  const record = (pidAgeSeconds: number) => {
+    const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
+    const script = `${LIBRARY}
+root=$1 sock=
+mkdir -p "$root/j"
+echo '{"name":"j","command":"true","target":"cloud","host":"h","createdAt":"2026-01-01T00:00:00.000Z"}' > "$root/j/meta.json"
+echo "$(date +%s)_1" > "$root/j/marker"
+: > "$root/j/run.log"
+echo 999999 > "$root/j/pid"
+touch -d "@$(( $(date +%s) - $2 ))" "$root/j/pid"
+process_table() { echo "1 /sbin/init"; }
+job_record j; rc=$?; rm -rf "$root"; exit $rc`
+    const result = spawnSync('sh', ['-c', script, 'sh', root, String(pidAgeSeconds)], {encoding: 'utf8'})
+    expect(result.stderr).toBe('')
+    return result.stdout.split('\t')
+  }
+
+  it('a pid file newer than the process table: STARTING, not vanished', () => {
+    // ps is read after the pid file's second here only when both fall in one second; a pid
+    // written 5 s in the future is certainly after it.
+    expect(record(-5).slice(1, 5)).toEqual(['j', 'STARTING', '-', '-'])
+  })
+
+  it('a pid file older than the process table whose wrapper is gone: FAILED, vanished', () => {
+    expect(record(10).slice(1, 5)).toEqual(['j', 'FAILED', '-', 'vanished'])
+  })
+})
