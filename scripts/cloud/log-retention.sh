@@ -506,59 +506,72 @@ say() {
 
 sock=${ORCH_TMUX_SOCKET:-}
 tmp=$(mktemp "${TMPDIR:-/tmp}/orch-retention.XXXXXX") || { echo "$prog: cannot create a temporary file" >&2; exit 1; }
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.sizes" "$tmp.kept"' EXIT
 trap 'rm -f "$tmp"; exit 130' INT
 trap 'rm -f "$tmp"; exit 143' TERM
-
-# all_old DIR: nothing in DIR (DIR included) was modified in the last N days.
-# Any error from find (unreadable subdirectory...) counts as "not old": keep.
-all_old() {
-  : >"$tmp"
-  find "$1" -mtime "-$days" -print >"$tmp" 2>/dev/null || return 1
-  [ -s "$tmp" ] && return 1
-  return 0
-}
 
 count=0
 freed=0
 status=0
 
-for dir in "$root"/*; do
-  name=${dir##*/}
-  # "$root/*" unmatched: the literal pattern comes back.
-  [ -e "$dir" ] || [ -h "$dir" ] || continue
-  if ! valid_job_name "$name"; then
-    say "kept $name: not a valid job name"
-    continue
+# One pass over everything, whatever the number of jobs: the names with anything modified in the
+# last N days (one find over the tree), and every job's state (one job_records: one read of the
+# process table; finished jobs from the index). Only old, finished jobs remain, in name order.
+if ! find "$root" -mindepth 1 -mtime "-$days" -print > "$tmp" 2> /dev/null; then
+  echo "$prog: cannot read every directory under $root; nothing pruned" >&2
+  exit 1
+fi
+recent=$(sed "s|^$root/||; s|/.*||" "$tmp" | sort -u)
+if ! job_records "" > "$tmp"; then
+  echo "$prog: cannot tell the jobs' states (is ps readable?); nothing pruned" >&2
+  exit 1
+fi
+candidates=$(printf '%s\n' "$recent" | awk -F '\t' -v verbose="$verbose" -v days="$days" '
+  FNR == NR { if ($0 != "") recent[$0] = 1; next }
+  $1 != "J" { next }
+  recent[$2] { if (verbose) print "kept " $2 ": modified within the last " days " day(s)" > "/dev/stderr"; next }
+  $3 == "DONE" || $3 == "FAILED" || $3 == "STOPPED" { print $2; next }
+  { if (verbose) print "kept " $2 ": " tolower($3) > "/dev/stderr" }
+' - "$tmp" | sort)
+
+if [ "$verbose" = 1 ]; then
+  for dir in "$root"/*; do
+    name=${dir##*/}
+    [ -e "$dir" ] || [ -h "$dir" ] || continue
+    if ! valid_job_name "$name"; then say "kept $name: not a valid job name"
+    elif [ -h "$dir" ]; then say "kept $name: a symlink (not followed)"
+    elif [ ! -d "$dir" ]; then say "kept $name: not a directory"
+    elif ! job_exists "$name"; then say "kept $name: not a job directory"
+    fi
+  done
+fi
+
+# Sizes in one du over every candidate (names are valid job names: no blanks, no leading dash).
+sizes=$tmp.sizes
+# shellcheck disable=SC2086 # one name per word
+printf '%s\n' $candidates | (cd "$root" && xargs du -sk --) > "$sizes" 2> /dev/null
+if [ "$dry_run" = 0 ] && [ -n "$candidates" ]; then
+  # Right before deleting, the states once more: a job started under a name since is not finished.
+  if ! job_records "" > "$tmp"; then
+    echo "$prog: cannot tell the jobs' states (is ps readable?); nothing pruned" >&2
+    rm -f "$sizes"
+    exit 1
   fi
-  if [ -h "$dir" ]; then
-    say "kept $name: a symlink (not followed)"
-    continue
-  fi
-  if [ ! -d "$dir" ]; then
+  # Those no longer finished are marked "-" (kept).
+  awk -F '\t' 'FNR == NR { if ($1 == "J" && ($3 == "DONE" || $3 == "FAILED" || $3 == "STOPPED")) done[$2] = 1; next }
+    { split($0, f, /[ \t]+/); print ((f[2] in done) ? f[1] : "-") "\t" f[2] }' "$tmp" "$sizes" > "$tmp.kept" && mv -f "$tmp.kept" "$sizes"
+fi
+while read -r kb name; do
+  dir=$root/$name
+  # Never followed: a symlink at a job's name is not the job's directory.
+  if [ -h "$dir" ] || [ ! -d "$dir" ]; then
     say "kept $name: not a directory"
     continue
   fi
-  if ! job_exists "$name"; then
-    say "kept $name: not a job directory"
+  if [ "$kb" = - ]; then
+    say "kept $name: became active"
     continue
   fi
-  if ! all_old "$dir"; then
-    say "kept $name: modified within the last $days day(s)"
-    continue
-  fi
-  # Only old directories get a state check (one ps and one awk each).
-  if ! job_load "$name"; then
-    echo "$prog: cannot tell the state of $name (is ps readable?); kept" >&2
-    status=1
-    continue
-  fi
-  if ! job_finished; then
-    say "kept $name: $(printf '%s' "$job_state" | tr '[:upper:]' '[:lower:]')"
-    continue
-  fi
-
-  kb=$(du -sk "$dir" 2>/dev/null | awk 'NR==1 {print $1}')
   case $kb in
     ''|*[!0123456789]*)
       echo "$prog: cannot measure $dir" >&2
@@ -567,18 +580,10 @@ for dir in "$root"/*; do
       ;;
   esac
   bytes=$((kb * 1024))
-
   if [ "$dry_run" = 1 ]; then
     printf 'would delete %s %s bytes\n' "$name" "$bytes"
     count=$((count + 1))
     freed=$((freed + bytes))
-    continue
-  fi
-
-  # Last check right before deleting: a job may have been started under this
-  # name since (it would have a fresh pid file).
-  if ! job_load "$name" || ! job_finished; then
-    say "kept $name: became active"
     continue
   fi
   if rm -rf -- "$dir" 2>/dev/null && [ ! -e "$dir" ]; then
@@ -589,7 +594,8 @@ for dir in "$root"/*; do
     echo "$prog: could not delete $dir completely" >&2
     status=1
   fi
-done
+done < "$sizes"
+rm -f "$sizes"
 
 if [ "$dry_run" = 1 ]; then
   printf 'would prune %s job(s), free %s bytes (dry run)\n' "$count" "$freed"
