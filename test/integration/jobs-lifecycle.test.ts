@@ -123,11 +123,18 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
     expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
 
-  it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host', async () => {
-    // An orch job (followed by tail -f) and a job made by hand (no wrapper: followed by polling).
+  it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host, counted', async () => {
+    // The three host sides of a follower: an orch job (tail -f), a job with a log cap (the rotation
+    // reader: it registers, and a leaked one would hold the next rotation for minutes) and a job made
+    // by hand (no wrapper: polling). All silent: nothing to write into a closed pipe, so only the
+    // client's going can end them.
     const name = 'follow-interrupted'
+    const capped = 'follow-interrupted-capped'
     const manual = 'follow-interrupted-manual'
-    await startLooping(name, 'echo "PID=$$"; exec sleep 600') // silent from here on: nothing to write into a closed pipe
+    const silent = 'echo "PID=$$"; exec sleep 600'
+    await startLooping(name, silent)
+    await world.runCloud(capped, [silent], ['--max-log-size', '1M'])
+    await world.waitForLog(capped, /PID=\d+\n/)
     mkdirSync(join(world.logRoot, manual))
     writeFileSync(join(world.logRoot, manual, 'run.log'), 'PID=0 made by hand\n')
     expect((await world.tmux(['new-session', '-d', '-s', manual, 'sleep 600'])).code).toBe(0)
@@ -136,19 +143,36 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
       execFileSync('ps', ['-A', '-ww', '-o', 'args='], {encoding: 'utf8'})
         .split('\n')
         .filter((args) => (args.startsWith('tail ') && args.includes(`/${job}/run.log`)) || (args.includes('size_of()') && args.includes(` ${world.logRoot} ${world.tmuxSocket} ${job} `))).length
-    for (const job of [name, manual]) {
+    let interrupted = 0
+    for (const job of [name, capped, manual]) {
       for (const how of ['SIGINT', 'SIGKILL', 'SIGKILL'] as const) {
         const follower = world.spawn(['logs', '-f', job])
         await waitUntil('the follower to print', () => follower.stdoutText().includes('PID='))
         expect(followers(job)).toBeGreaterThan(0)
         follower.kill(how)
         await follower.output
+        interrupted++
       }
       await waitUntil(`every follower of ${job} to end on the host`, () => followers(job) === 0, 10_000)
     }
-    expect(await world.job(name)).toMatchObject({state: 'RUNNING'})
-    expect(await world.job(manual)).toMatchObject({state: 'RUNNING'})
-    expect((await world.orch(['stop', name])).code).toBe(0)
+    // run --wait follows the same way: interrupted, it leaves nothing either.
+    for (const how of ['SIGINT', 'SIGKILL'] as const) {
+      const job = `follow-interrupted-wait-${how.toLowerCase()}`
+      const waiting = world.spawn(['run', job, '--where', 'cloud', '--wait', '--', silent])
+      await waitUntil('the waiting run to print', () => waiting.stdoutText().includes('PID='))
+      expect(followers(job)).toBeGreaterThan(0)
+      waiting.kill(how)
+      await waiting.output
+      interrupted++
+      await waitUntil(`the follower of ${job} to end on the host`, () => followers(job) === 0, 10_000)
+      expect(await world.job(job)).toMatchObject({state: 'RUNNING'})
+      expect((await world.orch(['stop', job])).code).toBe(0)
+    }
+    expect(interrupted).toBe(11)
+    // The capped job's registrations went with its followers: a rotation waits for no one.
+    expect(readdirSync(join(world.logRoot, capped, 'followers')).filter((entry) => isAlive(Number(entry)))).toEqual([])
+    for (const job of [name, capped, manual]) expect(await world.job(job)).toMatchObject({state: 'RUNNING'})
+    for (const job of [name, capped]) expect((await world.orch(['stop', job])).code).toBe(0)
     await world.tmux(['kill-session', '-t', `=${manual}`])
   })
 
