@@ -123,6 +123,39 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
     expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
 
+  it('stop ends what left the job\'s process group and session (setsid children, one ignoring TERM), and only this job\'s', async () => {
+    const name = 'stop-setsid'
+    const other = 'stop-setsid-other'
+    // Two daemons in sessions of their own: one ends on TERM, one ignores it (KILL after --grace).
+    const daemons = [
+      `setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' &`,
+      `setsid sh -c 'trap "" TERM; echo "STUBBORN=$$"; while :; do sleep 0.2; done' &`,
+      'echo "PID=$$"; wait',
+    ].join('\n')
+    await world.runCloud(name, [daemons])
+    await world.runCloud(other, [`setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' & wait`])
+    const log = await world.waitForLog(name, /(?=[\s\S]*DAEMON=\d+\n)(?=[\s\S]*STUBBORN=\d+\n)(?=[\s\S]*PID=\d+\n)/)
+    const daemon = Number(/DAEMON=(\d+)/.exec(log)![1])
+    const stubborn = Number(/STUBBORN=(\d+)/.exec(log)![1])
+    const bystander = Number(/DAEMON=(\d+)/.exec(await world.waitForLog(other, /DAEMON=\d+\n/))![1])
+    const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
+    // They did leave: a process group and a session of their own, not the wrapper's.
+    const sessionOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3])
+    for (const pid of [daemon, stubborn]) expect(sessionOf(pid)).toBe(pid)
+    expect(sessionOf(wrapper)).not.toBe(daemon)
+
+    const stopped = await world.orch(['stop', name, '--grace', '2'])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stdout).toMatch(/stop-setsid STOPPED \(exit 1[34][37]\)/)
+    await waitUntil('the setsid children to end', () => !isAlive(daemon) && !isAlive(stubborn), 5_000)
+    expect(await world.job(name)).toMatchObject({state: 'STOPPED'})
+    expect(lastLine(world.readLog(name))).toMatch(/^\[EXIT: 1[34][37]\]$/)
+    // Another job's daemon is not this job's.
+    expect(isAlive(bystander)).toBe(true)
+    expect((await world.orch(['stop', other])).code).toBe(0)
+    await waitUntil('the other job\'s daemon to end', () => !isAlive(bystander), 5_000)
+  })
+
   it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host, counted', async () => {
     // The three host sides of a follower: an orch job (tail -f), a job with a log cap (the rotation
     // reader: it registers, and a leaked one would hold the next rotation for minutes) and a job made
