@@ -268,16 +268,32 @@ describe.skipIf(NO_SANDBOX)('sessions and wrappers that vanish behind orch\'s ba
   })
 
   it('orch run --wait of a job that vanishes (every process killed, as by a reboot) exits 1, never 0', async () => {
-    for (const json of [false, true]) {
-      const name = `wait-vanished-${json ? 'json' : 'text'}`
+    // The job's process group; or, closer to a reboot, the tmux server and everything under it at
+    // once (the sshd's user is this test's, so "every process of the user" is every process orch
+    // and tmux made for it).
+    for (const [json, how] of [[false, 'group'], [true, 'group'], [false, 'server']] as const) {
+      const name = `wait-vanished-${how}-${json ? 'json' : 'text'}`
       const waiting = world.spawn(['run', name, '--where', 'cloud', '--wait', ...(json ? ['--json'] : []), '--', 'echo "PID=$$"; while :; do sleep 0.2; done'])
       await world.waitForLog(name, /PID=\d+\n/)
       const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
-      process.kill(-wrapper, 'SIGKILL')
+      if (how === 'group') process.kill(-wrapper, 'SIGKILL')
+      else {
+        const server = Number((await world.tmux(['display-message', '-p', '#{pid}'])).stdout.trim())
+        expect(server).toBeGreaterThan(1)
+        const all = [server, ...descendants(server)]
+        expect(all).toContain(wrapper)
+        for (const pid of all) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {}
+        }
+      }
       const result = await waiting.output
       expect(result.code, result.stderr).toBe(1)
       if (json) expect(JSON.parse(result.stdout)).toMatchObject({name, state: 'FAILED', exitCode: null})
       else expect(lastLine(result.stderr)).toMatch(/ended without an exit status.*FAILED/)
+      expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
+      expect((await world.orch(['logs', '-f', name])).code).toBe(1)
     }
   })
 
