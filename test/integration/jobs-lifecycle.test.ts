@@ -102,9 +102,11 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
   it('a vanished job: stop ends what is left of it, and it stays FAILED with no made-up exit status; its env.sh goes', async () => {
     const name = 'stop-vanished'
     // It ignores the hangup its terminal sends when the wrapper dies, as daemons and nohup'd programs do.
-    await world.runCloud(name, ['trap "" HUP; echo "PID=$$"; while :; do sleep 0.2; done'], ['--env', 'SECRET_TOKEN=hunter2'])
+    // And a daemon of its own session (setsid), which the process group does not reach.
+    await world.runCloud(name, [`setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' &\ntrap "" HUP; echo "PID=$$"; while :; do sleep 0.2; done`], ['--env', 'SECRET_TOKEN=hunter2'])
     await world.waitForLog(name, /PID=\d+\n/)
     const command = Number(/PID=(\d+)/.exec(world.readLog(name))![1])
+    const daemon = Number(/DAEMON=(\d+)/.exec(await world.waitForLog(name, /DAEMON=\d+\n/))![1])
     const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
     expect(existsSync(join(world.logRoot, name, 'env.sh'))).toBe(true)
     process.kill(wrapper, 'SIGKILL') // the wrapper alone: its command lives on in the process group
@@ -118,7 +120,7 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
     const stopped = await world.orch(['stop', name])
     expect(stopped.code, stopped.stderr).toBe(0)
     expect(stopped.stdout).toMatch(/already finished \(FAILED, exit -\)/)
-    await waitUntil('the leftover command to end', () => !isAlive(command), 10_000)
+    await waitUntil('the leftover command and daemon to end', () => !isAlive(command) && !isAlive(daemon), 10_000)
     expect(world.readLog(name)).toBe(before)
     expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
