@@ -504,6 +504,50 @@ record_exit() {
   printf '%s\n%s\n' "$2" "${3:-}" 1<> "$1/exit.tmp" && mv -f "$1/exit.tmp" "$1/exit"
 }
 
+# The tag every process of a job's command carries in its environment: ORCH_JOB_ID=<name>.<start
+# token> (the token of DIR/marker), exported by the wrapper just before the command runs and
+# inherited by everything it starts. A process that leaves the job's process group and session
+# (setsid, a daemon's double fork) still carries it, so orch stop finds it (Linux: /proc). What
+# escapes: a process that also drops the variable (env -i, sudo, a service manager).
+# job_tag NAME: the tag's value for the job <root>/NAME (fails without a marker).
+job_tag() {
+  _tok=$(head -n 1 "$root/$1/marker" 2> /dev/null) || return 1
+  case $_tok in '' | *[!0-9_]*) return 1 ;; esac
+  printf '%s.%s\n' "$1" "$_tok"
+}
+
+# strays TAG [PGID]: pids of the processes carrying ORCH_JOB_ID=TAG outside process group PGID
+# (all of them without one), this script aside. Nothing where there is no /proc.
+strays() {
+  [ -r /proc/self/environ ] || return 0
+  if printf 'A=1\0' | grep -qzxF 'A=1' 2> /dev/null; then
+    grep -lzxF "ORCH_JOB_ID=$1" /proc/[0-9]*/environ 2> /dev/null
+  else
+    for _e in /proc/[0-9]*/environ; do tr '\000' '\n' < "$_e" 2> /dev/null | grep -qxF "ORCH_JOB_ID=$1" && echo "$_e"; done
+  fi | while IFS= read -r _e; do
+    _p=${_e#/proc/} _p=${_p%/environ}
+    [ "$_p" = "$$" ] && continue
+    [ -n "${2:-}" ] && [ "$(pgid_of "$_p")" = "$2" ] && continue
+    echo "$_p"
+  done
+}
+
+# pgid_of PID: its process group, from /proc/PID/stat (fields counted after the command name, which
+# may hold spaces and parentheses: state ppid pgrp).
+pgid_of() {
+  _st=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
+  # shellcheck disable=SC2086 # split into fields on purpose
+  set -- ${_st##*) }
+  echo "${3:-}"
+}
+
+# end_strays TAG PGID SIGNAL: SIGNAL to every stray of the job (see strays). Fails when there was none.
+end_strays() {
+  _none=1
+  for _p in $(strays "$1" "$2"); do kill "-$3" "$_p" 2> /dev/null && _none=0; done
+  return "$_none"
+}
+
 ensure_newline() { if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n' >> "$1"; fi; }
 
 # job_exists NAME: <root>/NAME is a job directory (made by orch or by hand).

@@ -102,9 +102,11 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
   it('a vanished job: stop ends what is left of it, and it stays FAILED with no made-up exit status; its env.sh goes', async () => {
     const name = 'stop-vanished'
     // It ignores the hangup its terminal sends when the wrapper dies, as daemons and nohup'd programs do.
-    await world.runCloud(name, ['trap "" HUP; echo "PID=$$"; while :; do sleep 0.2; done'], ['--env', 'SECRET_TOKEN=hunter2'])
+    // And a daemon of its own session (setsid), which the process group does not reach.
+    await world.runCloud(name, [`setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' &\ntrap "" HUP; echo "PID=$$"; while :; do sleep 0.2; done`], ['--env', 'SECRET_TOKEN=hunter2'])
     await world.waitForLog(name, /PID=\d+\n/)
     const command = Number(/PID=(\d+)/.exec(world.readLog(name))![1])
+    const daemon = Number(/DAEMON=(\d+)/.exec(await world.waitForLog(name, /DAEMON=\d+\n/))![1])
     const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
     expect(existsSync(join(world.logRoot, name, 'env.sh'))).toBe(true)
     process.kill(wrapper, 'SIGKILL') // the wrapper alone: its command lives on in the process group
@@ -118,16 +120,56 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
     const stopped = await world.orch(['stop', name])
     expect(stopped.code, stopped.stderr).toBe(0)
     expect(stopped.stdout).toMatch(/already finished \(FAILED, exit -\)/)
-    await waitUntil('the leftover command to end', () => !isAlive(command), 10_000)
+    await waitUntil('the leftover command and daemon to end', () => !isAlive(command) && !isAlive(daemon), 10_000)
     expect(world.readLog(name)).toBe(before)
     expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
 
-  it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host', async () => {
-    // An orch job (followed by tail -f) and a job made by hand (no wrapper: followed by polling).
+  it('stop ends what left the job\'s process group and session (setsid children, one ignoring TERM), and only this job\'s', async () => {
+    const name = 'stop-setsid'
+    const other = 'stop-setsid-other'
+    // Two daemons in sessions of their own: one ends on TERM, one ignores it (KILL after --grace).
+    const daemons = [
+      `setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' &`,
+      `setsid sh -c 'trap "" TERM; echo "STUBBORN=$$"; while :; do sleep 0.2; done' &`,
+      'echo "PID=$$"; wait',
+    ].join('\n')
+    await world.runCloud(name, [daemons])
+    await world.runCloud(other, [`setsid sh -c 'echo "DAEMON=$$"; exec sleep 600' & wait`])
+    const log = await world.waitForLog(name, /(?=[\s\S]*DAEMON=\d+\n)(?=[\s\S]*STUBBORN=\d+\n)(?=[\s\S]*PID=\d+\n)/)
+    const daemon = Number(/DAEMON=(\d+)/.exec(log)![1])
+    const stubborn = Number(/STUBBORN=(\d+)/.exec(log)![1])
+    const bystander = Number(/DAEMON=(\d+)/.exec(await world.waitForLog(other, /DAEMON=\d+\n/))![1])
+    const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
+    // They did leave: a process group and a session of their own, not the wrapper's.
+    const sessionOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3])
+    for (const pid of [daemon, stubborn]) expect(sessionOf(pid)).toBe(pid)
+    expect(sessionOf(wrapper)).not.toBe(daemon)
+
+    const stopped = await world.orch(['stop', name, '--grace', '2'])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stdout).toMatch(/stop-setsid STOPPED \(exit 1[34][37]\)/)
+    await waitUntil('the setsid children to end', () => !isAlive(daemon) && !isAlive(stubborn), 5_000)
+    expect(await world.job(name)).toMatchObject({state: 'STOPPED'})
+    expect(lastLine(world.readLog(name))).toMatch(/^\[EXIT: 1[34][37]\]$/)
+    // Another job's daemon is not this job's.
+    expect(isAlive(bystander)).toBe(true)
+    expect((await world.orch(['stop', other])).code).toBe(0)
+    await waitUntil('the other job\'s daemon to end', () => !isAlive(bystander), 5_000)
+  })
+
+  it('interrupted followers (Ctrl-C, a killed client) leave nothing reading on the host, counted', async () => {
+    // The three host sides of a follower: an orch job (tail -f), a job with a log cap (the rotation
+    // reader: it registers, and a leaked one would hold the next rotation for minutes) and a job made
+    // by hand (no wrapper: polling). All silent: nothing to write into a closed pipe, so only the
+    // client's going can end them.
     const name = 'follow-interrupted'
+    const capped = 'follow-interrupted-capped'
     const manual = 'follow-interrupted-manual'
-    await startLooping(name, 'echo "PID=$$"; exec sleep 600') // silent from here on: nothing to write into a closed pipe
+    const silent = 'echo "PID=$$"; exec sleep 600'
+    await startLooping(name, silent)
+    await world.runCloud(capped, [silent], ['--max-log-size', '1M'])
+    await world.waitForLog(capped, /PID=\d+\n/)
     mkdirSync(join(world.logRoot, manual))
     writeFileSync(join(world.logRoot, manual, 'run.log'), 'PID=0 made by hand\n')
     expect((await world.tmux(['new-session', '-d', '-s', manual, 'sleep 600'])).code).toBe(0)
@@ -136,19 +178,36 @@ describe.skipIf(NO_SANDBOX).concurrent('orch stop', () => {
       execFileSync('ps', ['-A', '-ww', '-o', 'args='], {encoding: 'utf8'})
         .split('\n')
         .filter((args) => (args.startsWith('tail ') && args.includes(`/${job}/run.log`)) || (args.includes('size_of()') && args.includes(` ${world.logRoot} ${world.tmuxSocket} ${job} `))).length
-    for (const job of [name, manual]) {
+    let interrupted = 0
+    for (const job of [name, capped, manual]) {
       for (const how of ['SIGINT', 'SIGKILL', 'SIGKILL'] as const) {
         const follower = world.spawn(['logs', '-f', job])
         await waitUntil('the follower to print', () => follower.stdoutText().includes('PID='))
         expect(followers(job)).toBeGreaterThan(0)
         follower.kill(how)
         await follower.output
+        interrupted++
       }
       await waitUntil(`every follower of ${job} to end on the host`, () => followers(job) === 0, 10_000)
     }
-    expect(await world.job(name)).toMatchObject({state: 'RUNNING'})
-    expect(await world.job(manual)).toMatchObject({state: 'RUNNING'})
-    expect((await world.orch(['stop', name])).code).toBe(0)
+    // run --wait follows the same way: interrupted, it leaves nothing either.
+    for (const how of ['SIGINT', 'SIGKILL'] as const) {
+      const job = `follow-interrupted-wait-${how.toLowerCase()}`
+      const waiting = world.spawn(['run', job, '--where', 'cloud', '--wait', '--', silent])
+      await waitUntil('the waiting run to print', () => waiting.stdoutText().includes('PID='))
+      expect(followers(job)).toBeGreaterThan(0)
+      waiting.kill(how)
+      await waiting.output
+      interrupted++
+      await waitUntil(`the follower of ${job} to end on the host`, () => followers(job) === 0, 10_000)
+      expect(await world.job(job)).toMatchObject({state: 'RUNNING'})
+      expect((await world.orch(['stop', job])).code).toBe(0)
+    }
+    expect(interrupted).toBe(11)
+    // The capped job's registrations went with its followers: a rotation waits for no one.
+    expect(readdirSync(join(world.logRoot, capped, 'followers')).filter((entry) => isAlive(Number(entry)))).toEqual([])
+    for (const job of [name, capped, manual]) expect(await world.job(job)).toMatchObject({state: 'RUNNING'})
+    for (const job of [name, capped]) expect((await world.orch(['stop', job])).code).toBe(0)
     await world.tmux(['kill-session', '-t', `=${manual}`])
   })
 
@@ -211,16 +270,32 @@ describe.skipIf(NO_SANDBOX)('sessions and wrappers that vanish behind orch\'s ba
   })
 
   it('orch run --wait of a job that vanishes (every process killed, as by a reboot) exits 1, never 0', async () => {
-    for (const json of [false, true]) {
-      const name = `wait-vanished-${json ? 'json' : 'text'}`
+    // The job's process group; or, closer to a reboot, the tmux server and everything under it at
+    // once (the sshd's user is this test's, so "every process of the user" is every process orch
+    // and tmux made for it).
+    for (const [json, how] of [[false, 'group'], [true, 'group'], [false, 'server']] as const) {
+      const name = `wait-vanished-${how}-${json ? 'json' : 'text'}`
       const waiting = world.spawn(['run', name, '--where', 'cloud', '--wait', ...(json ? ['--json'] : []), '--', 'echo "PID=$$"; while :; do sleep 0.2; done'])
       await world.waitForLog(name, /PID=\d+\n/)
       const wrapper = Number(readFileSync(join(world.logRoot, name, 'pid'), 'utf8').trim())
-      process.kill(-wrapper, 'SIGKILL')
+      if (how === 'group') process.kill(-wrapper, 'SIGKILL')
+      else {
+        const server = Number((await world.tmux(['display-message', '-p', '#{pid}'])).stdout.trim())
+        expect(server).toBeGreaterThan(1)
+        const all = [server, ...descendants(server)]
+        expect(all).toContain(wrapper)
+        for (const pid of all) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {}
+        }
+      }
       const result = await waiting.output
       expect(result.code, result.stderr).toBe(1)
       if (json) expect(JSON.parse(result.stdout)).toMatchObject({name, state: 'FAILED', exitCode: null})
       else expect(lastLine(result.stderr)).toMatch(/ended without an exit status.*FAILED/)
+      expect(await world.job(name)).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
+      expect((await world.orch(['logs', '-f', name])).code).toBe(1)
     }
   })
 

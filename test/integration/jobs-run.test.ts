@@ -8,7 +8,7 @@ import {userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
-import {OrchWorld, lastLine, stderrLines, waitUntil} from './helpers/orch-cli.js'
+import {BIN, OrchWorld, exec, lastLine, stderrLines, waitUntil} from './helpers/orch-cli.js'
 import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
 
 const NO_SANDBOX = skipWithout('the orch run integration tests', SANDBOX_TOOLS)
@@ -192,14 +192,33 @@ describe.skipIf(NO_SANDBOX).concurrent('hostile single-argument scripts arrive b
 
 describe.skipIf(NO_SANDBOX)('large commands travel on stdin, never in an argument', () => {
   // sshd hands the whole remote command line to the login shell as one argument, which Linux caps
-  // at 128 KiB: a command, its meta.json and the wrapper must not ride on it.
-  it('1.5 MB of command over 15 words: runs byte for byte, is listed, and its cmd.sh is exact', async () => {
-    const words = Array.from({length: 15}, (_, i) => `${i}:${'x'.repeat(100_000)}`)
-    const followed = await runWait('large-command', ['printf', '%s\\n', ...words])
+  // at 128 KiB: a command, its meta.json and the wrapper must not ride on it. The command reaches
+  // orch itself through execve, so the largest one any caller can give is the OS's argument limit
+  // (ARG_MAX: 2 MiB with the default 8 MiB stack, at most 6 MiB with an unlimited one; 128 KiB a
+  // word): everything up to that runs.
+  it('2 MB of command over 20 words (the default ARG_MAX): runs byte for byte, is listed, and its cmd.sh is exact', async () => {
+    const words = Array.from({length: 20}, (_, i) => `${i}:${'x'.repeat(100_000)}`)
+    const argv = ['printf', '%s\\n', ...words]
+    const followed = await runWait('large-command', argv)
     expect(followed.code, followed.stderr).toBe(0)
     expect(followed.stdout).toBe(`${words.join('\n')}\n[EXIT: 0]\n`)
+    expect(readFileSync(join(world.logRoot, 'large-command', 'cmd.sh'), 'utf8')).toBe(`printf '%s\\n' ${words.join(' ')}`)
     const listed = (await world.list()).find((job) => job.name === 'large-command')
-    expect(listed?.command.length).toBeGreaterThan(1_500_000)
+    expect(listed?.command.length).toBeGreaterThan(2_000_000)
+  })
+
+  it('5.5 MB of command (as much as execve takes with an unlimited stack): runs, and its cmd.sh is exact', async () => {
+    // 55 words of 100 kB, read from a file by a shell that lifted its stack limit first (this
+    // process cannot hand that much to any child).
+    const words = Array.from({length: 55}, (_, i) => `${i}:${'y'.repeat(100_000)}`)
+    const file = join(world.tmp, 'huge-words')
+    writeFileSync(file, `${words.join('\n')}\n`)
+    const script = `cd '${world.work}' && ulimit -s unlimited || exit 99; IFS='\n'; set -f; exec "$0" "$1" run huge-command --where cloud --wait -- printf '%s\\n' $(cat '${file}')`
+    const result = await exec('sh', ['-c', script, process.execPath, BIN], {env: world.env(), timeoutMs: 120_000})
+    expect(result.code, result.stderr.slice(0, 500)).toBe(0)
+    // printf is the shell's own: the words are never handed to execve on the host either.
+    expect(result.stdout === `${words.join('\n')}\n[EXIT: 0]\n`, result.stdout.slice(0, 300)).toBe(true)
+    expect(readFileSync(join(world.logRoot, 'huge-command', 'cmd.sh'), 'utf8')).toBe(`printf '%s\\n' ${words.join(' ')}`)
   })
 })
 

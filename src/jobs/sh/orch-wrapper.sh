@@ -174,6 +174,9 @@ elif ! stopped; then
         trap - HUP INT TERM QUIT
         # shellcheck source=/dev/null # written by start.sh for this job
         if [ -f "$dir/env.sh" ]; then . "$dir/env.sh"; fi
+        # The job's tag (job-lib.sh job_tag), after the user's variables: orch stop ends what
+        # carries it, whatever process group or session it moved to.
+        if tag=$(job_tag "${dir##*/}"); then ORCH_JOB_ID=$tag; export ORCH_JOB_ID; fi
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
         exec "$shell" "$dir/cmd.sh" 9>&-
       ) 2>&1

@@ -1,12 +1,16 @@
 # shellcheck shell=sh disable=SC2154 # $root, $sock and job_* are set by job-lib.sh and prelude.sh, which controlScript sends first
 # $1 name, $2 grace seconds. Mark the job stopped, TERM its process group (the wrapper survives and
-# records the status), KILL after the grace period, then make sure the log ends with its status.
+# records the status) and every process carrying its tag outside the group (setsid children,
+# daemons: job-lib.sh job_tag), KILL after the grace period, then make sure the log ends with its
+# status.
 # Prints 'already <state> <code|->' for a finished job (its own state: a vanished job stays FAILED,
 # with no made-up exit status) or 'stopped <code>'. Exit EX_UNKNOWN_JOB: unknown job.
 # dash's kill takes no "--": a negative pid right after the signal names the process group.
 name=$1 grace=$2
 dir=$root/$name log=$root/$name/run.log
 job_load "$name" || exit $?
+# What left the process group (setsid, a daemon) is found by the job's tag (job-lib.sh job_tag).
+tag=$(job_tag "$name") || tag=
 if job_finished; then
   if [ "$job_reason" = vanished ]; then
     rm -f "$dir/env.sh"
@@ -18,6 +22,7 @@ if job_finished; then
       '' | *[!0-9]*) ;;
       *) if ! kill -0 "$old_pid" 2> /dev/null && kill -0 "-$old_pid" 2> /dev/null; then kill -KILL "-$old_pid" 2> /dev/null; fi ;;
     esac
+    [ -n "$tag" ] && end_strays "$tag" '' KILL
   fi
   echo "already $job_state ${job_exit:--}"
   exit 0
@@ -26,12 +31,21 @@ date +%s > "$dir/stopped"
 code=143
 if [ -n "$job_pid" ]; then
   kill -TERM "-$job_pid" 2> /dev/null || kill -TERM "$job_pid" 2> /dev/null
+  # The job's processes outside its group get the same signal: one that kept the log's pipe open
+  # would otherwise hold the wrapper until the KILL.
+  [ -n "$tag" ] && end_strays "$tag" "$job_pid" TERM
   i=0
   while [ ! -f "$dir/exit" ] && [ "$i" -lt "$((grace * 10))" ]; do sleep 0.1; i=$((i + 1)); done
   if [ ! -f "$dir/exit" ]; then
     kill -KILL "-$job_pid" 2> /dev/null || kill -KILL "$job_pid" 2> /dev/null
     code=137
     sleep 0.1
+  fi
+  # Strays that outlived the TERM (it is ignored, or they detached from the log): the rest of the
+  # grace, then KILL.
+  if [ -n "$tag" ]; then
+    while [ -n "$(strays "$tag" "$job_pid")" ] && [ "$i" -lt "$((grace * 10))" ]; do sleep 0.5; i=$((i + 5)); done
+    end_strays "$tag" '' KILL
   fi
 fi
 if [ ! -f "$dir/exit" ]; then
