@@ -34,7 +34,9 @@
 # Exit codes:
 #   0  the host is set up
 #   1  a step failed (no package manager, sudo refused, install failed, a
-#      directory or the crontab could not be written); stderr says which
+#      directory or the crontab could not be written); stderr says which, one
+#      line per failed step: "bootstrap.sh: STEP: WHY -- fix: WHAT TO DO"
+#      (STEP: packages, cron service, log root, orch dir, cron line)
 #   2  bad arguments
 set -u
 LC_ALL=C
@@ -95,28 +97,41 @@ crontab_cmd=${CRONTAB:-crontab}
 changes=0
 failed=0
 
+# fail STEP WHY FIX: one line per failed step, parsed by orch host bootstrap.
 fail() {
-  echo "$prog: $*" >&2
+  echo "$prog: $1: $2 -- fix: $3" >&2
   failed=1
 }
+me=$(id -un 2>/dev/null || echo "this user")
 
 # --- privileges and package manager -------------------------------------------
 
+# Why root is out of reach ('' when it is not): said by the step that needs it.
+no_root=
 if [ "$(id -u)" = 0 ]; then
   as_root=
 elif command -v sudo >/dev/null 2>&1; then
   as_root='sudo -n'
+  sudo -n true >/dev/null 2>&1 || no_root="$me is not root and sudo asks for a password"
 else
   as_root=none
+  no_root="$me is not root and there is no sudo"
 fi
 
 root_run() {
-  if [ "$as_root" = none ]; then
-    echo "$prog: need root for: $* (no sudo; run as root)" >&2
-    return 1
-  fi
+  [ -z "$no_root" ] || return 1
   # shellcheck disable=SC2086 # $as_root is empty or "sudo -n"
   $as_root "$@"
+}
+
+# install_hint PACKAGES: the command that installs them as root on this host.
+install_hint() {
+  case $pm in
+    apt-get) echo "apt-get install -y $*" ;;
+    dnf | yum) echo "$pm install -y $*" ;;
+    apk) echo "apk add $*" ;;
+    *) echo "install $* with the system's package manager" ;;
+  esac
 }
 
 pm=
@@ -142,10 +157,7 @@ pm_install() {
     dnf) root_run dnf -y -q install "$@" ;;
     yum) root_run yum -y -q install "$@" ;;
     apk) root_run apk add --no-cache -q "$@" ;;
-    *)
-      echo "$prog: no supported package manager (apt-get, dnf, yum, apk); install by hand: $*" >&2
-      return 1
-      ;;
+    *) return 1 ;;
   esac
 }
 
@@ -171,16 +183,24 @@ if [ "$want_cron" = 1 ]; then
   fi
 fi
 
+# The move-on fix of a missing package: install it by hand as root.
 if [ -n "$missing" ]; then
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  by_hand="as root on the host run: $(install_hint $missing)"
   if [ "$install" = 0 ]; then
-    fail "missing:$missing (not installed: --no-install)"
+    fail packages "missing:$missing (--no-install)" "$by_hand"
+  elif [ -z "$pm" ]; then
+    fail packages "missing:$missing, and no supported package manager (apt-get, dnf, yum, apk)" "install$missing by hand"
+  elif [ -n "$no_root" ]; then
+    fail packages "cannot install$missing with $pm: $no_root" "$by_hand, or give $me passwordless sudo and run orch host bootstrap again"
   else
     # shellcheck disable=SC2086 # word splitting of the package list is intended
-    if pm_install $missing; then
+    if out=$(pm_install $missing 2>&1); then
       echo "installed:$missing"
       changes=$((changes + 1))
     else
-      fail "could not install:$missing"
+      why=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1)
+      fail packages "$pm could not install$missing${why:+: $why}" "$by_hand, and read its errors"
     fi
   fi
 fi
@@ -197,14 +217,14 @@ if [ "$want_cron" = 1 ] && [ "$install" = 1 ]; then
       fi
     done
     if [ -z "$svc" ]; then
-      fail "no cron service unit found (cron or crond); the retention line will not run"
+      fail "cron service" "no cron service unit found (cron or crond): the retention line would never run" "as root on the host run: $(install_hint cron), or prune old logs with orch prune"
     elif systemctl is-enabled --quiet "$svc" 2>/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
       echo "cron service ($svc): already enabled and running"
     elif root_run systemctl enable --now "$svc" >/dev/null 2>&1; then
       echo "cron service ($svc): enabled and started"
       changes=$((changes + 1))
     else
-      fail "could not enable the cron service $svc"
+      fail "cron service" "could not enable the cron service $svc${no_root:+: $no_root}" "as root on the host run: systemctl enable --now $svc"
     fi
   else
     echo "cron service: not checked (no systemd); make sure a cron daemon runs"
@@ -214,13 +234,19 @@ fi
 # --- 3. directories ----------------------------------------------------------------
 
 for dir in "$root" "$orch_dir"; do
+  if [ "$dir" = "$root" ]; then step='log root' setting=ORCH_LOG_ROOT; else step='orch dir' setting=ORCH_HOST_DIR; fi
+  fix="make it writable by $me (as root: chown $me '$dir'), or set $setting to a directory $me can write"
   if [ -d "$dir" ]; then
-    echo "$dir: already exists"
-  elif (umask 077 && mkdir -p -- "$dir"); then
+    if [ -w "$dir" ] && [ -x "$dir" ]; then
+      echo "$dir: already exists"
+    else
+      fail "$step" "$dir exists but $me cannot write to it" "$fix"
+    fi
+  elif err=$(umask 077 && mkdir -p -- "$dir" 2>&1); then
     echo "$dir: created"
     changes=$((changes + 1))
   else
-    fail "could not create $dir"
+    fail "$step" "cannot create $dir: ${err##*: }" "as root on the host run: mkdir -p '$dir' && chown $me '$dir'; or set $setting to a directory $me can write"
   fi
 done
 
@@ -228,10 +254,10 @@ done
 
 if [ "$want_cron" = 1 ]; then
   if ! command -v "$crontab_cmd" >/dev/null 2>&1; then
-    fail "no crontab command ($crontab_cmd); the retention line was not installed"
+    fail "cron line" "no crontab command ($crontab_cmd): the log-retention line was not installed" "as root on the host run: $(install_hint cron), then orch host bootstrap again; or prune old logs with orch prune"
   elif [ ! -f "$self_dir/crontab-line.sh" ] || [ ! -f "$self_dir/log-retention.sh" ]; then
-    fail "crontab-line.sh and log-retention.sh must sit beside this script in $self_dir"
-  elif out=$(ORCH_LOG_ROOT=$root ORCH_LOG_RETENTION_DAYS=$days CRONTAB=$crontab_cmd sh "$self_dir/crontab-line.sh" install --marker orch:log-retention); then
+    fail "cron line" "crontab-line.sh and log-retention.sh are not beside this script in $self_dir" "run orch host bootstrap again (it installs them)"
+  elif out=$(ORCH_LOG_ROOT=$root ORCH_LOG_RETENTION_DAYS=$days CRONTAB=$crontab_cmd sh "$self_dir/crontab-line.sh" install --marker orch:log-retention 2>&1); then
     case $out in
       'already installed:'*) echo "retention cron line: already installed" ;;
       *)
@@ -240,14 +266,15 @@ if [ "$want_cron" = 1 ]; then
         ;;
     esac
   else
-    fail "could not install the retention cron line"
+    why=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1)
+    fail "cron line" "could not install the log-retention line${why:+: $why}" "check that $me may use crontab (crontab -l; /etc/cron.allow, /etc/cron.deny), or prune old logs with orch prune"
   fi
 fi
 
 # --- summary ------------------------------------------------------------------------
 
 if [ "$failed" = 1 ]; then
-  echo "bootstrap incomplete: see the errors above" >&2
+  echo "bootstrap incomplete: see the failed steps above" >&2
   exit 1
 fi
 if [ "$changes" = 0 ]; then

@@ -11,7 +11,7 @@ import {registerSecret} from '../errors/redact.js'
 import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
 import {TransportError, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'
-import {shellCommand} from './shell-words.js'
+import {type Envelope, LOGIN_COMMAND, MarkerGate, envelope} from './script-envelope.js'
 
 export interface SshTarget {
   host: string
@@ -148,14 +148,21 @@ export class SshHost implements Host {
     })
   }
 
-  private async exec(script: string, options: ScriptRun, pty?: PseudoTtyOptions): Promise<ClientChannel> {
+  /**
+   * Start a script: the login shell gets LOGIN_COMMAND only, and the script with its arguments
+   * follows on stdin (see script-envelope.ts). The caller writes `envelope.text` first, drops
+   * output before `envelope.marker` and sends its own stdin data only after it.
+   */
+  private async exec(script: string, options: ScriptRun, pty?: PseudoTtyOptions): Promise<{channel: ClientChannel; sent: Envelope}> {
     const client = await this.connection()
-    const command = shellCommand(['sh', '-c', script, 'orch', ...(options.args ?? [])])
-    return new Promise((resolve, reject) => {
+    const sent = envelope(script, options.args ?? [])
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
       const callback = (error: Error | undefined, channel: ClientChannel) => (error ? reject(new TransportError(error.message)) : resolve(channel))
-      if (pty) client.exec(command, {pty}, callback)
-      else client.exec(command, callback)
+      if (pty) client.exec(LOGIN_COMMAND, {pty}, callback)
+      else client.exec(LOGIN_COMMAND, callback)
     })
+    channel.write(sent.text)
+    return {channel, sent}
   }
 
   async run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
@@ -167,7 +174,9 @@ export class SshHost implements Host {
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {
     const client = await this.connection()
-    const channel = await this.exec(script, options)
+    const {channel, sent} = await this.exec(script, options)
+    const out = new MarkerGate(sent.marker)
+    const err = new MarkerGate(sent.marker)
     return new Promise<number>((resolve, reject) => {
       let exitCode: number | undefined
       let settled = false
@@ -192,14 +201,28 @@ export class SshHost implements Host {
       }
       client.once('close', onClientClose)
       options.signal?.addEventListener('abort', onAbort, {once: true})
-      channel.on('data', (chunk: Buffer) => {
+      let inputSent = false
+      const sendInput = () => {
+        inputSent = true
+        if (isStreamInput(input)) {
+          input.on('error', () => channel.close())
+          input.pipe(channel)
+        } else channel.end(input ?? '')
+      }
+      channel.on('data', (raw: Buffer) => {
+        const chunk = out.feed(raw)
+        if (!inputSent && out.opened) sendInput()
+        if (chunk.length === 0) return
         const result = options.onStdout(chunk)
         if (result instanceof Promise) {
           channel.pause()
           pending = result.then(() => void channel.resume())
         }
       })
-      channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk))
+      channel.stderr.on('data', (raw: Buffer) => {
+        const chunk = err.feed(raw)
+        if (chunk.length > 0) options.onStderr?.(chunk)
+      })
       // A channel failing under us (connection reset, write after close) is a transport failure the
       // caller may retry, never an uncaught exception.
       channel.on('error', (error: Error) => finish(() => reject(new TransportError(error.message))))
@@ -207,15 +230,17 @@ export class SshHost implements Host {
         exitCode = code ?? (signal ? 128 + signalNumber(signal) : 255)
       })
       channel.on('close', () => {
+        // No marker: the script never ran (the login shell failed, or /bin/sh is missing); what the
+        // shell said is the only clue, so it is passed on.
+        if (!out.opened) {
+          const said = `${err.unmatched()}${out.unmatched()}`.trim()
+          if (said) options.onStderr?.(Buffer.from(`${said}\n`))
+        }
         void pending.then(() => {
           if (exitCode === undefined) finish(() => reject(new TransportError('the SSH channel closed before the script finished')))
           else finish(() => resolve(exitCode!))
         })
       })
-      if (isStreamInput(input)) {
-        input.on('error', () => channel.close())
-        input.pipe(channel)
-      } else channel.end(input ?? '')
     })
   }
 
@@ -227,17 +252,24 @@ export class SshHost implements Host {
   async interactive(argv: readonly string[]): Promise<number> {
     const stdin = process.stdin
     const stdout = process.stdout
-    const channel = await this.exec('exec "$@"', {args: argv}, {
+    const {channel, sent} = await this.exec('exec "$@"', {args: argv}, {
       rows: stdout.rows || 24,
       cols: stdout.columns || 80,
       term: process.env.TERM || 'xterm-256color',
     })
+    // On a pty the start-up files' output, the envelope's echo and /bin/sh's prompts all come before
+    // the marker; keys typed meanwhile wait until the program runs.
+    const gate = new MarkerGate(sent.marker)
     const onResize = () => channel.setWindow(stdout.rows || 24, stdout.columns || 80, 0, 0)
     const wasRaw = stdin.isTTY ? stdin.isRaw : false
     if (stdin.isTTY) stdin.setRawMode(true)
     stdout.on('resize', onResize)
-    stdin.pipe(channel)
-    channel.pipe(stdout, {end: false})
+    channel.on('data', (raw: Buffer) => {
+      const wasOpen = gate.opened
+      const chunk = gate.feed(raw)
+      if (!wasOpen && gate.opened) stdin.pipe(channel)
+      if (chunk.length > 0) stdout.write(chunk)
+    })
     channel.stderr.pipe(process.stderr, {end: false})
     return new Promise<number>((resolve) => {
       let code = 0

@@ -122,7 +122,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     case SCRIPT_STATUS.ok:
       return said
     case SCRIPT_STATUS.tmuxMissing:
-      throw new OrchError('hostSetup', `tmux is not installed on ${hostLabel}`, 'install it (sudo apt-get install -y tmux, or sudo dnf install -y tmux), or run orch host bootstrap')
+      throw new OrchError('hostSetup', `tmux is not installed on ${hostLabel}`, hostLabel === 'local' ? 'install it (sudo apt-get install -y tmux, or sudo dnf install -y tmux)' : `run orch host bootstrap (it installs tmux as root or with passwordless sudo, and says what to do when it cannot), or as root on ${hostLabel}: apt-get install -y tmux (dnf install -y tmux on Amazon Linux)`)
     case SCRIPT_STATUS.inUse:
       throw new OrchError('conflict', `job name ${spec.name} is in use by a job that has not finished`, `pick another name, or stop it first: orch stop ${spec.name}`)
     case SCRIPT_STATUS.exists:

@@ -107,11 +107,39 @@ export async function bootstrapHost(config: OrchConfig, options: {progress?: Pro
     const env: Record<string, string> = {CRONTAB: config.crontab}
     const result = await runInstalledTool(site, bin, 'bootstrap', ['--root', site.logRoot, '--retention-days', String(config.logRetentionDays)], env)
     const output = `${result.stdout.toString()}${result.stderr}`.trim()
-    if (result.code !== 0) throw new OrchError('hostSetup', `bootstrap of ${site.host.label} failed: ${output.split('\n').at(-1) ?? result.code}`, 'run it again after fixing that; it is safe to repeat')
+    if (result.code !== 0) throw bootstrapFailure(site.host.label, result.code, result.stderr)
     return {host: site.host.label, output}
   } finally {
     await site.close()
   }
+}
+
+/** One failed step of bootstrap.sh: its line "bootstrap.sh: STEP: WHY -- fix: WHAT TO DO". */
+export interface BootstrapStepFailure {
+  step: string
+  why: string
+  fix: string
+}
+
+export function parseBootstrapFailures(stderr: string): BootstrapStepFailure[] {
+  const failures: BootstrapStepFailure[] = []
+  for (const line of stderr.split('\n')) {
+    const match = /^bootstrap\.sh: ([a-z ]+): (.+) -- fix: (.+)$/.exec(line.trim())
+    if (match) failures.push({step: match[1]!, why: match[2]!, fix: match[3]!})
+  }
+  return failures
+}
+
+/** Every failed step, with why and what to do, in the message and the hint (text and --json alike). */
+export function bootstrapFailure(host: string, code: number, stderr: string): OrchError {
+  const failures = parseBootstrapFailures(stderr)
+  if (failures.length === 0) {
+    const said = stderr.trim().split('\n').filter(Boolean).at(-1) ?? `status ${code}`
+    return new OrchError('hostSetup', `bootstrap of ${host} failed: ${said}`, 'fix that and run orch host bootstrap again; it is safe to repeat')
+  }
+  const message = `bootstrap of ${host} incomplete: ${failures.map((f) => `${f.step}: ${f.why}`).join('; ')}`
+  const hint = `${failures.map((f) => `${f.step}: ${f.fix}`).join('; ')}; then run orch host bootstrap again (it is safe to repeat)`
+  return new OrchError('hostSetup', message, hint)
 }
 
 /**

@@ -18,6 +18,11 @@ const PACKAGES: Record<string, string> = {
   bash: 'bash',
   busybox: 'busybox',
   pgrep: 'procps',
+  zsh: 'zsh',
+  fish: 'fish',
+  tcsh: 'tcsh',
+  useradd: 'passwd',
+  runuser: 'util-linux',
 }
 
 /** What the sandbox sshd and the CLI's jobs need: sshd and its keys, the ssh client, tmux. */

@@ -24,13 +24,19 @@ export interface SandboxSshdOptions {
   sshdPath?: string
   /** How long to wait for the SSH banner on each (re)start. Default 10 000 ms. */
   startTimeoutMs?: number
+  /**
+   * Log in as this existing host user instead of the current one (needs root: sshd switches to
+   * it). Its real home directory is the sandbox's home (logs/ and .orch/ are made there, owned by
+   * it), and tmux runs as it.
+   */
+  user?: string
 }
 
 export interface SandboxSshd {
   /** Always '127.0.0.1'. */
   readonly host: string
   readonly port: number
-  /** os.userInfo().username: the only user this sshd can log in. */
+  /** The only user this sshd logs in: options.user, else os.userInfo().username. */
   readonly user: string
   /** The temp dir holding everything (keys, config, sshd.log, home/). */
   readonly dir: string
@@ -44,7 +50,7 @@ export interface SandboxSshd {
   readonly hostPublicKey: string
   /** The full known_hosts line for this server. */
   readonly knownHostsLine: string
-  /** `<dir>/home`: a stand-in home directory. */
+  /** `<dir>/home`: a stand-in home directory (the user's own home with options.user). */
   readonly home: string
   /** `<dir>/home/logs`: the job log root to pass as ORCH_LOG_ROOT. */
   readonly logRoot: string
@@ -288,14 +294,15 @@ class Sandbox implements SandboxSshd {
     readonly dir: string,
     private readonly sshdPath: string,
     private readonly startTimeoutMs: number,
+    private readonly account?: {name: string; uid: number; gid: number; home: string},
   ) {
-    this.user = os.userInfo().username
+    this.user = account?.name ?? os.userInfo().username
     this.clientKeyPath = path.join(dir, 'client_ed25519')
     this.knownHostsPath = path.join(dir, 'known_hosts')
     this.configPath = path.join(dir, 'sshd_config')
     this.sshdLogPath = path.join(dir, 'sshd.log')
     this.pidFilePath = path.join(dir, 'sshd.pid')
-    this.home = path.join(dir, 'home')
+    this.home = account?.home ?? path.join(dir, 'home')
     this.logRoot = path.join(this.home, 'logs')
     this.tmuxSocket = `orch-test-${randomBytes(6).toString('hex')}`
   }
@@ -353,6 +360,13 @@ class Sandbox implements SandboxSshd {
     this.hostPublicKey = keyTypeAndBlob(await readFile(`${hostKeyPath}.pub`, 'utf8'))
     this.clientPublicKey = keyTypeAndBlob(await readFile(`${this.clientKeyPath}.pub`, 'utf8'))
     await writeFile(authorizedKeysPath, `${this.clientPublicKey} orch-sandbox-client\n`, {mode: 0o600})
+    if (this.account) {
+      // sshd reads authorized_keys as the user; the private client key stays 0600.
+      const {chmod, chown} = await import('node:fs/promises')
+      await chmod(this.dir, 0o711)
+      await chmod(authorizedKeysPath, 0o644)
+      for (const made of [this.home, this.logRoot]) await chown(made, this.account.uid, this.account.gid)
+    }
     this.configTemplate = (port: number) =>
       sshdConfig({
         port,
@@ -475,8 +489,12 @@ class Sandbox implements SandboxSshd {
     if (this.cleaned) return
     await this.stop()
     this.cleaned = true
-    await killTmuxServer(this.tmuxSocket)
+    await killTmuxServer(this.tmuxSocket, this.account)
     await rm(this.dir, {recursive: true, force: true})
+    if (this.account) {
+      await rm(this.logRoot, {recursive: true, force: true})
+      await rm(path.join(this.home, '.orch'), {recursive: true, force: true})
+    }
   }
 }
 
@@ -496,7 +514,12 @@ export class SandboxStartError extends Error {
  * file, which tmux 3.3 leaves behind. SSH sessions start tmux without TMUX_TMPDIR, so when ours
  * is set both socket dirs are covered.
  */
-async function killTmuxServer(socketName: string): Promise<void> {
+async function killTmuxServer(socketName: string, account?: {name: string; uid: number}): Promise<void> {
+  if (account) {
+    await run('runuser', ['-u', account.name, '--', 'tmux', '-L', socketName, 'kill-server'], {PATH: process.env.PATH ?? '/usr/bin:/bin'})
+    await rm(path.join('/tmp', `tmux-${account.uid}`, socketName), {force: true})
+    return
+  }
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined
   const dirs = new Set<string | undefined>([undefined])
   if (process.env.TMUX_TMPDIR) dirs.add(process.env.TMUX_TMPDIR)
@@ -515,6 +538,15 @@ async function killTmuxServer(socketName: string): Promise<void> {
   }
 }
 
+/** An existing user's passwd entry (getent), for logging in as someone else than this process. */
+async function lookupUser(name: string): Promise<{name: string; uid: number; gid: number; home: string}> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) throw new Error(`sandbox-sshd: logging in as ${name} needs root`)
+  const entry = (await runOrThrow('getent', ['passwd', name])).trim().split(':')
+  const [uid, gid, home] = [Number(entry[2]), Number(entry[3]), entry[5]]
+  if (!home || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`sandbox-sshd: unreadable passwd entry for ${name}`)
+  return {name, uid, gid, home}
+}
+
 /**
  * Starts a private sshd on 127.0.0.1 (a random free port unless `options.port`), as the current
  * user, with fresh keys in a fresh temp dir. Resolves once the server serves its SSH-2.0 banner.
@@ -524,8 +556,9 @@ export async function startSandboxSshd(options: SandboxSshdOptions = {}): Promis
   const sshdPath = await findSshd(options.sshdPath)
   const version = await sshdVersion(sshdPath)
   const disablePenalties = version !== undefined && (version[0] > 9 || (version[0] === 9 && version[1] >= 8))
+  const account = options.user === undefined ? undefined : await lookupUser(options.user)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'orch-sshd-'))
-  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
+  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, account)
   try {
     await sandbox.prepare(disablePenalties)
     if (options.port !== undefined) {

@@ -839,4 +839,34 @@ esac
     expect(readFileSync(path.join(base, 'apt.log'), 'utf8')).toBe(apt)
     // reset for the next shell's run of the same sandbox (each shell has its own base)
   })
+
+  it('not root, no sudo, no crontab, an unwritable log root: every failed step says why and what to do', () => {
+    // A separate bin: id says uid 1000, there is no sudo, tmux and git are missing, no crontab.
+    const bin = path.join(base, 'bin-unprivileged')
+    mkdirSync(bin)
+    for (const tool of ['sh', 'awk', 'sed', 'grep', 'cat', 'dirname', 'mkdir', 'mktemp', 'rm', 'wc', 'tr', 'env', 'tail', 'od', 'mv', 'tar', 'chmod']) {
+      const p = which(tool)
+      if (p) symlinkSync(p, path.join(bin, tool))
+    }
+    symlinkSync(path.join(sandboxBin, 'apt-get'), path.join(bin, 'apt-get'))
+    writeExecutable(path.join(bin, 'id'), '#!/bin/sh\ncase $1 in -u) echo 1000 ;; -un) echo tester ;; *) echo "uid=1000(tester)" ;; esac\n')
+    // A file where the log root's parent should be a directory: mkdir fails even for root.
+    writeFileSync(path.join(base, 'locked-file'), '')
+    const [cmd, ...pre] = shell.argv as [string, ...string[]]
+    const r = spawnSync(cmd, [...pre, path.join(SCRIPTS, 'bootstrap.sh'), '--root', path.join(base, 'locked-file', 'logs')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: {PATH: [...shell.pathPrefix, bin].join(':'), LC_ALL: 'C', HOME: path.join(base, 'home-unprivileged'), CRONTAB: path.join(base, 'no-such-crontab')},
+    })
+    expect(r.status, r.stderr).toBe(1)
+    const failed = r.stderr.split('\n').filter((line) => line.startsWith('bootstrap.sh: '))
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^bootstrap\.sh: packages: cannot install tmux git cron with apt-get: tester is not root and there is no sudo -- fix: as root on the host run: apt-get install -y tmux git cron/),
+        expect.stringMatching(/^bootstrap\.sh: log root: cannot create .*locked-file\/logs: Not a directory -- fix: as root on the host run: mkdir -p .* && chown tester .*ORCH_LOG_ROOT/),
+        expect.stringMatching(/^bootstrap\.sh: cron line: no crontab command .* -- fix: as root on the host run: apt-get install -y cron/),
+      ]),
+    )
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('bootstrap incomplete: see the failed steps above')
+  })
 })

@@ -4,7 +4,7 @@
  * (prefix C-b), so `C-b d` detaches from the job's session and leaves it running.
  */
 import {randomBytes} from 'node:crypto'
-import {rmSync} from 'node:fs'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
@@ -109,6 +109,28 @@ describe.skipIf(NO_SANDBOX)('orch attach', () => {
     // The session ended under the attached client: orch attach returns.
     await waitUntil('the second attach to end', async () => (await outer(['display-message', '-p', '-t', term2, '#{pane_dead}'])).stdout.trim() === '1', 60_000, 200)
     expect(world.readLog(name)).toMatch(/^ready\ngot: hello from the pane\ngot: second\n(Terminated\n)?\[EXIT: 143\]\n$/)
+  })
+
+  it('a job made by hand (a tmux session and a run.log): attach shows it; C-b d detaches', async () => {
+    const name = 'attach-hand-made'
+    mkdirSync(join(world.logRoot, name), {recursive: true})
+    writeFileSync(join(world.logRoot, name, 'run.log'), 'by hand\n')
+    const made = await world.tmux(['new-session', '-d', '-s', name, 'echo hand-made-pane; while read -r line; do echo "hand: $line"; done'])
+    expect(made.code, made.stderr).toBe(0)
+    const term = 'term-hand-made'
+    await openTerminal(term, `${quote(process.execPath)} ${quote(BIN)} attach ${name}; echo "attach exited $?"; exec sleep 600`)
+    await waitForPane(term, /hand-made-pane/)
+    await outer(['send-keys', '-t', term, '-l', 'typed'])
+    await outer(['send-keys', '-t', term, 'Enter'])
+    await waitForPane(term, /hand: typed/)
+    const prefix = (await world.tmux(['show-options', '-gv', 'prefix'])).stdout.trim()
+    await outer(['send-keys', '-t', term, prefix])
+    await sleep(200)
+    await outer(['send-keys', '-t', term, 'd'])
+    expect(await waitForPane(term, /attach exited \d+/)).toMatch(/attach exited 0/)
+    expect(await world.job(name)).toMatchObject({state: 'RUNNING'})
+    expect((await world.orch(['stop', name])).code).toBe(0)
+    expect(await world.job(name)).toMatchObject({state: 'STOPPED'})
   })
 
   it('a finished job: exit 1 with a message, in a terminal and without one', async () => {

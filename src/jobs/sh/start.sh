@@ -4,7 +4,7 @@
 # $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON bytes, $6 cwd, $7 mode
 # (tmux|local), $8 wrapper bytes, $9 wrapper options (KEY=value lines), $10 webhook URL bytes.
 # Stdin: command, env file, webhook URL, meta JSON, wrapper. Everything of a size the user decides
-# travels there: sshd hands the whole command line to the login shell as one argument (128 KiB).
+# travels there as raw bytes (over SSH after the script itself: see src/hosts/script-envelope.ts).
 # Exit: 0 ok (prints the dir), EX_TMUX_MISSING, EX_IN_USE, EX_EXISTS (finished), EX_SESSION_FAILED,
 # EX_NO_CWD, EX_ROOT_UNWRITABLE, EX_NO_SPACE (a write failed, e.g. a full disk: prints the path and
 # the system's reason, e.g. "No space left on device").

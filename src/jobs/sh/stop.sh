@@ -4,11 +4,22 @@
 # daemons: job-lib.sh job_tag), KILL after the grace period, then make sure the log ends with its
 # status.
 # Prints 'already <state> <code|->' for a finished job (its own state: a vanished job stays FAILED,
-# with no made-up exit status) or 'stopped <code>'. Exit EX_UNKNOWN_JOB: unknown job.
+# with no made-up exit status) or 'stopped <code>' ('stopped -' for a tmux session of the name with
+# no job directory: a session made by hand, which blocks orch run of the name, is killed). A job
+# made by hand (run.log only) has its session killed first, then its status recorded.
+# Exit EX_UNKNOWN_JOB: unknown job.
 # dash's kill takes no "--": a negative pid right after the signal names the process group.
 name=$1 grace=$2
 dir=$root/$name log=$root/$name/run.log
-job_load "$name" || exit $?
+job_load "$name" || {
+  rc=$?
+  if [ "$rc" = "$EX_UNKNOWN_JOB" ] && valid_job_name "$name" && command -v tmux > /dev/null 2>&1 && tmx has-session -t "=$name" 2> /dev/null; then
+    tmx kill-session -t "=$name" 2> /dev/null
+    echo "stopped -"
+    exit 0
+  fi
+  exit "$rc"
+}
 # What left the process group (setsid, a daemon) is found by the job's tag (job-lib.sh job_tag).
 tag=$(job_tag "$name") || tag=
 if job_finished; then
@@ -29,6 +40,20 @@ if job_finished; then
 fi
 date +%s > "$dir/stopped"
 code=143
+if [ "$job_kind" = manual ]; then
+  # Its processes are the session's: kill-session hangs them up. The command line made by hand may
+  # still write its own [EXIT: N] as it ends; that status is kept.
+  command -v tmux > /dev/null 2>&1 && tmx kill-session -t "=$name" 2> /dev/null
+  sleep 0.3
+  last=$(tail -n 1 "$log" 2> /dev/null)
+  case $last in
+    '[EXIT: '*[0-9]']')
+      code=${last#'[EXIT: '}
+      code=${code%']'}
+      case $code in '' | *[!0-9]*) code=143 ;; *) record_exit "$dir" "$code" ;; esac
+      ;;
+  esac
+fi
 if [ -n "$job_pid" ]; then
   kill -TERM "-$job_pid" 2> /dev/null || kill -TERM "$job_pid" 2> /dev/null
   # The job's processes outside its group get the same signal: one that kept the log's pipe open

@@ -6,7 +6,7 @@
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -83,11 +83,12 @@ export class OrchWorld {
     mkdirSync(join(this.work, '.git'), {recursive: true})
   }
 
-  static async start(): Promise<OrchWorld> {
+  /** `user`: the host user the sandbox sshd logs in (see startSandboxSshd); this process's by default. */
+  static async start(options: {user?: string} = {}): Promise<OrchWorld> {
     for (const built of ['dist/commands/run.js', 'dist/jobs/sh/orch-wrapper.sh', 'oclif.manifest.json']) {
       if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` before these tests`)
     }
-    const sandbox = await startSandboxSshd()
+    const sandbox = await startSandboxSshd(options.user === undefined ? {} : {user: options.user})
     return new OrchWorld(sandbox, mkdtempSync(join(tmpdir(), 'orch-it-')))
   }
 
@@ -227,7 +228,9 @@ export class OrchWorld {
     return existsSync(this.logRoot) ? readdirSync(this.logRoot) : []
   }
 
+  /** tmux on the sandbox's socket, as the sandbox's host user. */
   tmux(args: readonly string[]): Promise<Result> {
+    if (this.sandbox.user !== userInfo().username) return exec('runuser', ['-u', this.sandbox.user, '--', 'tmux', '-L', this.tmuxSocket, ...args], {env: tmuxEnv()})
     return exec('tmux', ['-L', this.tmuxSocket, ...args], {env: tmuxEnv()})
   }
 }
