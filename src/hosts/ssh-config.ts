@@ -84,7 +84,7 @@ const FORBIDDEN = /[\s'`"$\\;&<>|(){}*?!#,\x00-\x1f\x7f]/
 /** `host`, `user@host`, `host:port`, `user@host:port`, `[v6addr]:port`, `ssh://user@host:port`. */
 export function parseHostSpec(text: string, setting = 'ORCH_HOST'): HostSpec {
   const bad = (why: string) =>
-    configError(`invalid ${setting} "${text}": ${why}`, `set ${setting} to a host name, an alias from ~/.ssh/config, user@host, host:port or [v6addr]:port`)
+    configError(`invalid ${setting} ${JSON.stringify(text)}: ${why}`, `set ${setting} to a host name, an alias from ~/.ssh/config, user@host, host:port or [v6addr]:port`)
   let rest = text.startsWith('ssh://') ? text.slice(6).replace(/\/$/, '') : text
   if (rest === '') throw bad('it is empty')
   if (FORBIDDEN.test(rest)) throw bad('a host cannot hold spaces or shell characters')
@@ -249,7 +249,7 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
   }
   if (result && result.code !== 0) {
     const why = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Pseudo-terminal/.test(l))
-    throw configError(`${setting} "${spec}": ssh -G ${parsed.host} failed: ${why.join('; ') || `exit ${String(result.code)}`}`, `check ${options.configFile ? `ORCH_SSH_CONFIG (${configFile})` : configFile}`)
+    throw configError(`${setting} ${JSON.stringify(spec)}: ssh -G ${parsed.host} failed: ${why.join('; ') || `exit ${String(result.code)}`}`, `check ${options.configFile ? `ORCH_SSH_CONFIG (${configFile})` : configFile}`)
   }
   const g = result ? parseSshG(result.stdout) : new Map<string, string[]>()
   const one = (key: string) => g.get(key)?.[0]
@@ -257,7 +257,7 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
   for (const [key, check] of Object.entries(REFUSED)) {
     const value = one(key)
     const why = value === undefined ? undefined : check(value)
-    if (why) throw configError(`${setting} "${spec}": ${why}`, `edit the Host block for ${parsed.host} in ${configFile}`)
+    if (why) throw configError(`${setting} ${JSON.stringify(spec)}: ${why}`, `edit the Host block for ${parsed.host} in ${configFile}`)
   }
 
   const target = {

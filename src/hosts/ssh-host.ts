@@ -208,8 +208,11 @@ function connectionError(error: Error & {level?: string; code?: string}, target:
 /** An error met on a ProxyJump hop, named after the hop. */
 function viaHop(error: unknown, hop: string, target: SshTarget): unknown {
   if (!(error instanceof OrchError) || error.message.startsWith('the ProxyJump hop')) return error
+  const of = target.name ?? target.host
   const where = target.configFile ? ` in ${target.configFile}` : ''
-  return new OrchError(error.kind, `the ProxyJump hop ${hop} of ${target.name ?? target.host}: ${error.message}`, error.hint ?? `check ProxyJump for ${target.name ?? target.host}${where}`)
+  // A host-key refusal keeps its own advice; otherwise the hop is what to check.
+  const hint = error.kind === 'hostKey' || error.kind === 'config' ? error.hint : `check the hop ${hop} (ProxyJump of ${of}${where}) and that its sshd is up`
+  return new OrchError(error.kind, `the ProxyJump hop ${hop} of ${of}: ${error.message}`, hint)
 }
 
 const note = (line: string) => void process.stderr.write(`${line}\n`)
