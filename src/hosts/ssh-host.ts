@@ -19,6 +19,11 @@ let ssh2Module: Promise<Ssh2> | undefined
 // ssh2 is loaded on first use only: `orch route` and local jobs never pay for it.
 const loadSsh2 = () => (ssh2Module ??= import('ssh2').then((m) => ((m as {default?: Ssh2}).default ?? m) as Ssh2))
 
+/** Starts loading ssh2 now (e.g. while `ssh -G` runs), so the first connection does not wait for it. */
+export function preloadSsh2(): void {
+  void loadSsh2().catch(() => {})
+}
+
 /** A host reached over one SSH connection, reused for every script of a command. */
 export class SshHost implements Host {
   readonly kind = 'ssh' as const
@@ -176,7 +181,7 @@ function signalNumber(signal: string): number {
 
 /** Where a target is, for messages: `host:port`, or the alias and its address. */
 function describeWhere(target: SshTarget): string {
-  return hostToken(target.host, target.port)
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
 }
 
 function connectionError(error: Error & {level?: string; code?: string}, target: SshTarget, tried: AuthRecord): OrchError {

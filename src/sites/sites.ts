@@ -1,6 +1,6 @@
 import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
-import {SshHost} from '../hosts/ssh-host.js'
+import {SshHost, preloadSsh2} from '../hosts/ssh-host.js'
 import {resolveSshTarget} from '../hosts/ssh-config.js'
 import {configError} from '../errors/errors.js'
 import type {Progress} from '../terminal/progress.js'
@@ -38,6 +38,8 @@ export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = 
   }
   // ORCH_* settings given explicitly (flag, environment, file) win over the OpenSSH configuration.
   const explicit = (name: keyof OrchConfig['sources']) => config.sources[name] !== undefined && config.sources[name]!.kind !== 'default'
+  // ssh2 loads while `ssh -G` runs in its own process: the resolution costs next to no wall time.
+  preloadSsh2()
   const target = await resolveSshTarget(address, {
     configFile: config.sshConfig,
     user: explicit('ORCH_USER') ? config.user : undefined,
