@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {type SandboxSshd, startSandboxSshd} from '../helpers/sandbox-sshd.js'
 import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
-import {OrchWorld, descendants, exec, stderrLines, waitUntil} from './helpers/orch-cli.js'
+import {BIN as BIN_PATH, OrchWorld, descendants, exec, stderrLines, tmuxEnv, waitUntil} from './helpers/orch-cli.js'
 
 const NO_SANDBOX = skipWithout('the ssh-config integration tests', [...SANDBOX_TOOLS, 'ssh-agent', 'ssh-add'])
 
@@ -310,6 +310,41 @@ describe.skipIf(NO_SANDBOX)('keys in OpenSSH order', () => {
     await agent.stop()
   })
 })
+
+describe.skipIf(NO_SANDBOX)('passphrase on a terminal', () => {
+  it('the prompt stays visible, reads without echo, and the key is used', async () => {
+    const encrypted = join(world.tmp, 'pty_encrypted')
+    copyFileSync(world.sandbox.clientKeyPath, encrypted)
+    expect((await exec('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'typed-secret-7', '-f', encrypted])).code).toBe(0)
+    const socket = `orch-pty-${process.pid}`
+    const done = join(world.tmp, 'pty-done')
+    const env = world.env({ORCH_SSH_KEY: encrypted, TERM: 'xterm'})
+    const assignments = Object.entries(env).map(([key, value]) => `${key}=${shellQuote(value!)}`).join(' ')
+    const command = `cd ${shellQuote(world.work)} && env -i ${assignments} ${shellQuote(process.execPath)} ${shellQuote(BIN_PATH)} list; echo "rc=$?" > ${shellQuote(done)}; sleep 30`
+    const tmux = (args: string[]) => exec('tmux', ['-L', socket, ...args], {env: tmuxEnv()})
+    try {
+      expect((await tmux(['new-session', '-d', '-x', '160', '-y', '20', '-s', 'pty', command])).code).toBe(0)
+      const pane = async () => (await tmux(['capture-pane', '-p', '-t', 'pty'])).stdout
+      const prompt = `Passphrase for ${encrypted}: `
+      await waitUntil('the passphrase prompt', async () => (await pane()).includes(prompt.trim()), 30_000)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(await pane()).toContain(prompt.trim()) // still there: not erased
+      await tmux(['send-keys', '-t', 'pty', '-l', 'typed-secret-7'])
+      await tmux(['send-keys', '-t', 'pty', 'Enter'])
+      await waitUntil('orch list to end', () => existsSync(done), 60_000)
+      expect(readFileSync(done, 'utf8').trim()).toBe('rc=0')
+      const shown = await pane()
+      expect(shown).toContain(prompt.trim())
+      expect(shown).not.toContain('typed-secret-7')
+    } finally {
+      await tmux(['kill-server'])
+    }
+  })
+})
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`
+}
 
 /** Adds a public key to the target's authorized_keys. */
 async function authorize(pub: string): Promise<void> {
