@@ -62,6 +62,8 @@ function isEncryptedError(error: Error): boolean {
   return /passphrase|encrypted|decrypt/i.test(error.message)
 }
 
+const notedAgents = new Set<string>()
+
 export async function authenticator(target: SshTarget, ssh2: Ssh2, io: AuthIo): Promise<Authenticator> {
   const username = target.user
   const files = [...new Set([...(target.keyPath ? [target.keyPath] : []), ...(target.keyPaths ?? [])])]
@@ -85,7 +87,9 @@ export async function authenticator(target: SshTarget, ssh2: Ssh2, io: AuthIo): 
       agent = real
       record.agentSocket = socket
     } catch (error) {
-      io.note(`orch: note: the ssh-agent at ${socket} does not answer (${(error as Error).message}); trying key files only`)
+      // Once per command, however many hops ask.
+      if (!notedAgents.has(socket)) io.note(`orch: note: the ssh-agent at ${socket} does not answer (${(error as Error).message}); trying key files only`)
+      notedAgents.add(socket)
     }
   }
   const blobs = new Map<string, Buffer | undefined>()
