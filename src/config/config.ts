@@ -1,5 +1,5 @@
 import {existsSync, readFileSync} from 'node:fs'
-import {homedir} from 'node:os'
+import {homedir, userInfo} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {parse as parseDotenv} from 'dotenv'
 
@@ -18,6 +18,8 @@ export interface RoutingThresholds {
 
 export interface OrchConfig {
   host?: string
+  /** ORCH_SSH_CONFIG: the OpenSSH configuration ORCH_HOST is resolved through (like ssh -F). */
+  sshConfig?: string
   user: string
   port: number
   sshKey?: string
@@ -98,6 +100,15 @@ function describeSource(source: Source, variable: string): string {
   }
 }
 
+/** The password database's user name (USER and LOGNAME are unset under cron and in containers). */
+function passwdUserName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return ''
+  }
+}
+
 /** Whether a job's log goes to CloudWatch: --cloudwatch at run time, or ORCH_CLOUDWATCH=always. */
 export function cloudwatchWanted(config: Pick<OrchConfig, 'cloudwatch'>, requested: boolean | undefined): boolean {
   if (config.cloudwatch === 'never') return false
@@ -158,7 +169,8 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
 
   return {
     host: text('ORCH_HOST'),
-    user: text('ORCH_USER') ?? env.USER ?? env.LOGNAME ?? '',
+    sshConfig: text('ORCH_SSH_CONFIG') && resolve(cwd, expandHome(text('ORCH_SSH_CONFIG')!, env)),
+    user: text('ORCH_USER') ?? (env.USER || env.LOGNAME || passwdUserName()),
     port: num('ORCH_PORT'),
     sshKey: text('ORCH_SSH_KEY') && expandHome(text('ORCH_SSH_KEY')!, env),
     sshPassphrase: text('ORCH_SSH_PASSPHRASE'),

@@ -16,13 +16,14 @@ export interface SettingSpec {
 }
 
 export const SETTINGS = [
-  {variable: 'ORCH_HOST', kind: 'string', description: 'SSH host name or address of the cloud host (or leave empty and set an EC2 instance)'},
-  {variable: 'ORCH_USER', kind: 'string', description: 'SSH user on the host', defaultValue: ''},
-  {variable: 'ORCH_PORT', kind: 'port', defaultValue: '22', description: 'SSH port'},
-  {variable: 'ORCH_SSH_KEY', kind: 'string', description: 'private key file (else ssh-agent via SSH_AUTH_SOCK, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)'},
-  {variable: 'ORCH_SSH_PASSPHRASE', kind: 'string', secret: true, description: 'passphrase of an encrypted ORCH_SSH_KEY (else asked on a terminal)'},
-  {variable: 'ORCH_KNOWN_HOSTS', kind: 'string', defaultValue: '~/.ssh/known_hosts', description: 'known_hosts file used to verify the host key'},
-  {variable: 'ORCH_ACCEPT_NEW_HOST_KEY', kind: 'bool', defaultValue: '0', description: 'accept and record an unknown host key (a changed key is always refused)'},
+  {variable: 'ORCH_HOST', kind: 'string', description: 'the cloud host as `ssh NAME` takes it: an alias from ~/.ssh/config, a host name or address, user@host, host:port, [v6addr]:port (or leave empty and set an EC2 instance)'},
+  {variable: 'ORCH_SSH_CONFIG', kind: 'string', description: 'OpenSSH client configuration ORCH_HOST is resolved through, like ssh -F (default: ~/.ssh/config and /etc/ssh/ssh_config)'},
+  {variable: 'ORCH_USER', kind: 'string', description: 'SSH user on the host (else User from the ssh config, else your local user name)', defaultValue: ''},
+  {variable: 'ORCH_PORT', kind: 'port', defaultValue: '22', description: 'SSH port (when set, it wins over Port in the ssh config)'},
+  {variable: 'ORCH_SSH_KEY', kind: 'string', description: 'private key file, tried after the ssh-agent\'s keys (else IdentityFile from the ssh config, else ~/.ssh/id_rsa, id_ecdsa, id_ed25519, …)'},
+  {variable: 'ORCH_SSH_PASSPHRASE', kind: 'string', secret: true, description: 'passphrase of an encrypted key file (else asked on a terminal)'},
+  {variable: 'ORCH_KNOWN_HOSTS', kind: 'string', defaultValue: '~/.ssh/known_hosts', description: 'known_hosts file used to verify the host key (when set, it wins over UserKnownHostsFile)'},
+  {variable: 'ORCH_ACCEPT_NEW_HOST_KEY', kind: 'bool', defaultValue: '0', description: 'accept and record an unknown host key (a changed key is always refused; when unset, StrictHostKeyChecking accept-new does the same)'},
   {variable: 'ORCH_EC2_INSTANCE_ID', kind: 'string', description: 'EC2 instance id of the cloud host, e.g. i-0123456789abcdef0'},
   {variable: 'ORCH_EC2_TAG', kind: 'tag', description: 'or find the instance by tag, as key=value (exactly one instance must match)'},
   {variable: 'ORCH_EC2_USE_PRIVATE_IP', kind: 'bool', defaultValue: '0', description: 'connect to the private IP instead of the public DNS name'},

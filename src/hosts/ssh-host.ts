@@ -1,41 +1,36 @@
-import {existsSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
-import {homedir} from 'node:os'
-import {join} from 'node:path'
+import type {Duplex} from 'node:stream'
 import type {Client, ClientChannel, ConnectConfig, PseudoTtyOptions} from 'ssh2'
 
 type HostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey']
 
 import {OrchError} from '../errors/errors.js'
-import {registerSecret} from '../errors/redact.js'
 import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
 import {TransportError, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'
 import {type Envelope, LOGIN_COMMAND, MarkerGate, envelope} from './script-envelope.js'
+import {type AuthRecord, authenticator, describeTried} from './ssh-auth.js'
+import {type SshTarget, hopOptions, resolveSshTarget, unknownNameError} from './ssh-config.js'
+import {type ProxyProcess, forwardOut, startProxyCommand} from './ssh-proxy.js'
 
-export interface SshTarget {
-  host: string
-  port: number
-  user: string
-  keyPath?: string
-  passphrase?: string
-  knownHostsPath: string
-  acceptNewHostKey: boolean
-  /** Milliseconds to wait for the TCP connection and the handshake. */
-  readyTimeoutMs?: number
-}
+export type {SshTarget} from './ssh-config.js'
 
 type Ssh2 = typeof import('ssh2')
 let ssh2Module: Promise<Ssh2> | undefined
 // ssh2 is loaded on first use only: `orch route` and local jobs never pay for it.
 const loadSsh2 = () => (ssh2Module ??= import('ssh2').then((m) => ((m as {default?: Ssh2}).default ?? m) as Ssh2))
 
+/** Starts loading ssh2 now (e.g. while `ssh -G` runs), so the first connection does not wait for it. */
+export function preloadSsh2(): void {
+  void loadSsh2().catch(() => {})
+}
+
 /** A host reached over one SSH connection, reused for every script of a command. */
 export class SshHost implements Host {
   readonly kind = 'ssh' as const
   readonly label: string
   private client?: Client
-  private credentials?: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>
+  /** ProxyJump hops under the current connection, outermost first. */
+  private hops: Client[] = []
 
   constructor(private readonly target: SshTarget) {
     this.label = `${target.user}@${hostToken(target.host, target.port)}`
@@ -46,106 +41,16 @@ export class SshHost implements Host {
     return this.client
   }
 
-  private async loadCredentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'agent'>> {
-    if (this.credentials) return this.credentials
-    const {utils} = await loadSsh2()
-    const agent = process.env.SSH_AUTH_SOCK || undefined
-    let keyPath = this.target.keyPath
-    if (!keyPath && !agent) {
-      keyPath = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(process.env.HOME || homedir(), '.ssh', name)).find((p) => existsSync(p))
-    }
-    if (!keyPath) {
-      if (!agent) throw new OrchError('config', 'no SSH key: ORCH_SSH_KEY is not set and no ssh-agent is running', 'set ORCH_SSH_KEY to a private key file, or start ssh-agent and ssh-add a key')
-      return (this.credentials = {agent})
-    }
-    let privateKey: Buffer
-    try {
-      privateKey = await readFile(keyPath)
-    } catch {
-      throw new OrchError('config', `cannot read the SSH key ${keyPath}`, 'check ORCH_SSH_KEY and the file\'s permissions')
-    }
-    let passphrase = this.target.passphrase
-    let parsed = utils.parseKey(privateKey, passphrase)
-    if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message) && !passphrase) {
-      passphrase = await askPassphrase(keyPath)
-      parsed = utils.parseKey(privateKey, passphrase)
-    }
-    if (parsed instanceof Error) {
-      throw new OrchError('config', `cannot use the SSH key ${keyPath}: ${parsed.message}`, passphrase ? 'check ORCH_SSH_PASSPHRASE' : 'check ORCH_SSH_KEY points at a private key')
-    }
-    registerSecret(passphrase)
-    return (this.credentials = {privateKey, passphrase, agent})
-  }
-
   private async connect(): Promise<Client> {
-    const {Client} = await loadSsh2()
-    const {host, port, user, knownHostsPath} = this.target
-    const credentials = await this.loadCredentials()
-    const known = await readKnownHosts(knownHostsPath, host, port)
-    let refusal: OrchError | undefined
-    const client = new Client()
-    return new Promise<Client>((resolve, reject) => {
-      const fail = (error: OrchError) => {
-        client.removeAllListeners('ready')
-        client.end()
-        reject(error)
-      }
-      client.once('ready', () => {
-        client.removeAllListeners('error')
-        // A later transport failure must reach the command in progress, not crash the process.
-        client.on('error', () => {})
-        resolve(client)
-      })
-      client.once('error', (error: Error & {level?: string; code?: string}) => fail(refusal ?? connectionError(error, this.target)))
-      client.connect({
-        host,
-        port,
-        username: user,
-        ...credentials,
-        readyTimeout: this.target.readyTimeoutMs ?? 20_000,
-        keepaliveInterval: 5000,
-        keepaliveCountMax: 3,
-        algorithms: {serverHostKey: preferredHostKeyAlgorithms(known) as HostKeyAlgorithms},
-        hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-          const verdict = judgeHostKey(known, key)
-          const where = hostToken(host, port)
-          switch (verdict.status) {
-            case 'known':
-              verify(true)
-              return
-            case 'unknown':
-              if (this.target.acceptNewHostKey) {
-                appendKnownHost(knownHostsPath, host, port, key).then(
-                  () => verify(true),
-                  () => {
-                    refusal = new OrchError('hostKey', `cannot record the host key of ${where} in ${knownHostsPath}`, 'check that the file is writable')
-                    verify(false)
-                  },
-                )
-                return
-              }
-              refusal = new OrchError(
-                'hostKey',
-                `unknown host key for ${where}: ${verdict.keyType} ${verdict.fingerprint} (not in ${knownHostsPath})`,
-                'if this fingerprint is right, accept it once with --accept-new-host-key or ORCH_ACCEPT_NEW_HOST_KEY=1',
-              )
-              verify(false)
-              return
-            case 'changed':
-            case 'revoked':
-              refusal = new OrchError(
-                'hostKey',
-                `host key for ${where} ${verdict.status === 'changed' ? 'has CHANGED' : 'is REVOKED'}: now ${verdict.keyType} ${verdict.fingerprint}; refusing to connect`,
-                `if the host was rebuilt, remove its old line from ${knownHostsPath} (ssh-keygen -R '${where}' -f ${knownHostsPath}); otherwise someone may be intercepting the connection`,
-              )
-              verify(false)
-          }
-        },
-      })
-      // Each exchange is a small write awaiting a small reply: with Nagle's algorithm and the peer's
-      // delayed ACK, one can stall ~40 ms. Applied when the socket connects.
-      client.setNoDelay(true)
-    })
+    const hops: Client[] = []
+    try {
+      const client = await openClient(this.target, hops)
+      this.hops = hops
+      return client
+    } catch (error) {
+      for (const hop of hops.reverse()) hop.end()
+      throw error
+    }
   }
 
   /**
@@ -285,14 +190,19 @@ export class SshHost implements Host {
   }
 
   async reconnect(): Promise<void> {
-    this.client?.end()
-    this.client = undefined
+    this.endConnection()
     this.client = await this.connect()
   }
 
   async close(): Promise<void> {
+    this.endConnection()
+  }
+
+  private endConnection(): void {
     this.client?.end()
     this.client = undefined
+    for (const hop of this.hops.reverse()) hop.end()
+    this.hops = []
   }
 }
 
@@ -301,17 +211,26 @@ function signalNumber(signal: string): number {
   return SIGNALS[signal.replace(/^SIG/, '')] ?? 0
 }
 
-function connectionError(error: Error & {level?: string; code?: string}, target: SshTarget): OrchError {
-  const where = `${target.host}:${target.port}`
+/** Where a target is, for messages: `host:port`, or the alias and its address. */
+function describeWhere(target: SshTarget): string {
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+}
+
+function connectionError(error: Error & {level?: string; code?: string}, target: SshTarget, tried: AuthRecord): OrchError {
+  const where = describeWhere(target)
   if (error.level === 'client-authentication') {
-    return new OrchError('connection', `authentication failed for ${target.user}@${where}`, 'check ORCH_USER, and that ORCH_SSH_KEY (or a key in ssh-agent) is in the host\'s authorized_keys')
+    return new OrchError(
+      'connection',
+      `authentication failed for ${target.user}@${where} (tried ${describeTried(tried)})`,
+      'check ORCH_USER (or User), and that one of these keys is in the host\'s authorized_keys',
+    )
   }
   switch (error.code) {
     case 'ECONNREFUSED':
       return new OrchError('connection', `connection refused by ${where}`, 'check ORCH_HOST and ORCH_PORT, and that sshd runs on the host (is the instance up? orch host status)')
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new OrchError('connection', `host name ${target.host} not found`, 'check ORCH_HOST (or the EC2 instance settings)')
+      return unknownNameError(target)
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ETIMEDOUT':
@@ -323,21 +242,169 @@ function connectionError(error: Error & {level?: string; code?: string}, target:
   return new OrchError('connection', `SSH connection to ${where} failed: ${error.message}`, 'check ORCH_HOST, ORCH_PORT and ORCH_USER')
 }
 
-async function askPassphrase(keyPath: string): Promise<string> {
-  if (!process.stdin.isTTY) {
-    throw new OrchError('config', `the SSH key ${keyPath} is encrypted`, 'set ORCH_SSH_PASSPHRASE, or add the key to ssh-agent')
+/** An error met on a ProxyJump hop, named after the hop. */
+function viaHop(error: unknown, hop: string, target: SshTarget): unknown {
+  if (!(error instanceof OrchError) || error.message.startsWith('the ProxyJump hop')) return error
+  const of = target.name ?? target.host
+  const where = target.configFile ? ` in ${target.configFile}` : ''
+  // A host-key refusal keeps its own advice; otherwise the hop is what to check.
+  const hint = error.kind === 'hostKey' || error.kind === 'config' ? error.hint : `check the hop ${hop} (ProxyJump of ${of}${where}) and that its sshd is up`
+  return new OrchError(error.kind, `the ProxyJump hop ${hop} of ${of}: ${error.message}`, hint)
+}
+
+const note = (line: string) => void process.stderr.write(`${line}\n`)
+
+/**
+ * Opens an authenticated connection to `target`: directly, through its ProxyCommand, or through
+ * its ProxyJump hops (each opened here first, pushed onto `hops`, and verified like any host).
+ */
+async function openClient(target: SshTarget, hops: Client[]): Promise<Client> {
+  const ssh2 = await loadSsh2()
+  let sock: Duplex | undefined
+  let proxy: ProxyProcess | undefined
+  if (target.proxyJump?.length) {
+    const chain = [...target.proxyJump]
+    const last = chain.pop()!
+    const of = target.name ?? target.host
+    let via: Client
+    try {
+      const hop = await resolveSshTarget(last, hopOptions(target.resolver ?? {defaultKnownHostsPath: target.knownHostsPath}, chain.length > 0 ? chain : undefined, of))
+      via = await openClient(hop, hops)
+    } catch (error) {
+      throw viaHop(error, last, target)
+    }
+    hops.push(via)
+    sock = await forwardOut(via, target.host, target.port, last)
+  } else if (target.proxyCommand) {
+    proxy = startProxyCommand(target.proxyCommand)
+    sock = proxy.socket
   }
+
+  const {Client} = ssh2
+  const client = new Client()
+  const {host, port, user, knownHostsPath} = target
+  // known_hosts is looked up under HostKeyAlias when there is one (no port), as OpenSSH does.
+  const keyHost = target.hostKeyAlias ?? host
+  const keyPort = target.hostKeyAlias ? 22 : port
+  let auth
+  try {
+    auth = await authenticator(target, ssh2, {
+      note,
+      askPassphrase: async (path) => {
+        // ssh2's ready timeout also runs during authentication; a person typing must not hit it.
+        clearTimeout((client as unknown as {_readyTimeout?: NodeJS.Timeout})._readyTimeout)
+        return askPassphrase(path)
+      },
+    })
+  } catch (error) {
+    proxy?.stop()
+    throw error
+  }
+  const known = (await Promise.all([knownHostsPath, ...(target.otherKnownHostsPaths ?? [])].map((path) => readKnownHosts(path, keyHost, keyPort).catch(() => [])))).flat()
+  let refusal: OrchError | undefined
+  return new Promise<Client>((resolve, reject) => {
+    const fail = (error: OrchError) => {
+      client.removeAllListeners('ready')
+      client.end()
+      proxy?.stop()
+      reject(error)
+    }
+    client.once('ready', () => {
+      client.removeAllListeners('error')
+      // A later transport failure must reach the command in progress, not crash the process.
+      client.on('error', () => {})
+      if (proxy) client.once('close', () => proxy!.stop())
+      resolve(client)
+    })
+    client.once('error', (error: Error & {level?: string; code?: string}) => {
+      if (refusal) return fail(refusal)
+      if (!proxy || error.level === 'client-authentication') return fail(connectionError(error, target, auth.record))
+      void proxy.exitReport().then((report) =>
+        fail(
+          new OrchError(
+            'connection',
+            `the ProxyCommand for ${target.name ?? host} ${report ?? `failed: ${error.message}`} before the SSH handshake`,
+            `check ProxyCommand for ${target.name ?? host}${target.configFile ? ` in ${target.configFile}` : ''}`,
+          ),
+        ),
+      )
+    })
+    client.connect({
+      host,
+      port,
+      username: user,
+      ...(sock ? {sock} : {}),
+      authHandler: auth.handler,
+      readyTimeout: target.readyTimeoutMs ?? 20_000,
+      keepaliveInterval: target.keepaliveIntervalMs ?? 5000,
+      keepaliveCountMax: target.keepaliveCountMax ?? 3,
+      algorithms: {serverHostKey: preferredHostKeyAlgorithms(known) as HostKeyAlgorithms},
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        const verdict = judgeHostKey(known, key)
+        const where = hostToken(keyHost, keyPort)
+        switch (verdict.status) {
+          case 'known':
+            verify(true)
+            return
+          case 'unknown':
+            if (target.acceptNewHostKey) {
+              appendKnownHost(knownHostsPath, keyHost, keyPort, key).then(
+                () => verify(true),
+                () => {
+                  refusal = new OrchError('hostKey', `cannot record the host key of ${where} in ${knownHostsPath}`, 'check that the file is writable')
+                  verify(false)
+                },
+              )
+              return
+            }
+            refusal = new OrchError(
+              'hostKey',
+              `unknown host key for ${where}: ${verdict.keyType} ${verdict.fingerprint} (not in ${knownHostsPath})`,
+              'if this fingerprint is right, accept it once with --accept-new-host-key or ORCH_ACCEPT_NEW_HOST_KEY=1 (or StrictHostKeyChecking accept-new)',
+            )
+            verify(false)
+            return
+          case 'changed':
+          case 'revoked':
+            refusal = new OrchError(
+              'hostKey',
+              `host key for ${where} ${verdict.status === 'changed' ? 'has CHANGED' : 'is REVOKED'}: now ${verdict.keyType} ${verdict.fingerprint}; refusing to connect`,
+              `if the host was rebuilt, remove its old line from ${knownHostsPath} (ssh-keygen -R '${where}' -f ${knownHostsPath}); otherwise someone may be intercepting the connection`,
+            )
+            verify(false)
+        }
+      },
+    })
+    // Each exchange is a small write awaiting a small reply: with Nagle's algorithm and the peer's
+    // delayed ACK, one can stall ~40 ms. On a socket ssh2 opens itself (a direct connection;
+    // through a jump host or ProxyCommand the stream is a channel or a pipe); applied on connect.
+    if (!sock) client.setNoDelay(true)
+  })
+}
+
+/** Asks on the terminal, without echo; the prompt stays on screen. Undefined without a terminal. */
+async function askPassphrase(keyPath: string): Promise<string | undefined> {
+  if (!process.stdin.isTTY) return undefined
   const {createInterface} = await import('node:readline')
-  const rl = createInterface({input: process.stdin, output: process.stderr, terminal: true})
-  // Echo nothing while the passphrase is typed.
-  const writer = rl as unknown as {_writeToOutput: (s: string) => void}
+  const {Writable} = await import('node:stream')
+  // readline writes nothing (no echo, and no redraw erasing the prompt written below).
+  const silent = new Writable({write: (_chunk, _encoding, done) => done()})
+  const rl = createInterface({input: process.stdin, output: silent, terminal: true})
   process.stderr.write(`Passphrase for ${keyPath}: `)
-  writer._writeToOutput = () => {}
-  return new Promise((resolve) =>
-    rl.question('', (answer) => {
+  return new Promise((resolve) => {
+    let answered = false
+    rl.once('line', (answer) => {
+      answered = true
       rl.close()
-      process.stderr.write('\n')
       resolve(answer)
-    }),
-  )
+    })
+    rl.once('close', () => {
+      process.stderr.write('\n')
+      if (!answered) resolve(undefined)
+    })
+    rl.once('SIGINT', () => {
+      rl.close()
+      process.kill(process.pid, 'SIGINT')
+    })
+  })
 }

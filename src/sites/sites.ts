@@ -1,6 +1,7 @@
 import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
-import {SshHost} from '../hosts/ssh-host.js'
+import {SshHost, preloadSsh2} from '../hosts/ssh-host.js'
+import {resolveSshTarget} from '../hosts/ssh-config.js'
 import {configError} from '../errors/errors.js'
 import type {Progress} from '../terminal/progress.js'
 import {JobSite} from '../jobs/site.js'
@@ -35,16 +36,22 @@ export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = 
   if (!address) {
     throw configError('no cloud host configured: ORCH_HOST is not set', 'set ORCH_HOST (or ORCH_EC2_INSTANCE_ID) in scripts/cloud/.env or the environment; see .env.example')
   }
-  if (!config.user) throw configError('ORCH_USER is not set and no local user name is known', 'set ORCH_USER')
-  const host = new SshHost({
-    host: address,
-    port: config.port,
-    user: config.user,
+  // ORCH_* settings given explicitly (flag, environment, file) win over the OpenSSH configuration.
+  const explicit = (name: keyof OrchConfig['sources']) => config.sources[name] !== undefined && config.sources[name]!.kind !== 'default'
+  // ssh2 loads while `ssh -G` runs in its own process: the resolution costs next to no wall time.
+  preloadSsh2()
+  const target = await resolveSshTarget(address, {
+    configFile: config.sshConfig,
+    user: explicit('ORCH_USER') ? config.user : undefined,
+    port: explicit('ORCH_PORT') ? config.port : undefined,
     keyPath: config.sshKey,
     passphrase: config.sshPassphrase,
-    knownHostsPath: config.knownHosts,
-    acceptNewHostKey: config.acceptNewHostKey,
+    knownHostsPath: explicit('ORCH_KNOWN_HOSTS') ? config.knownHosts : undefined,
+    defaultKnownHostsPath: config.knownHosts,
+    acceptNewHostKey: explicit('ORCH_ACCEPT_NEW_HOST_KEY') ? config.acceptNewHostKey : undefined,
+    setting: config.host ? 'ORCH_HOST' : 'the EC2 instance address',
   })
+  const host = new SshHost(target)
   return new JobSite(host, config.logRoot, config.tmuxSocket ?? '')
 }
 

@@ -12,6 +12,8 @@ const PACKAGES: Record<string, string> = {
   sshd: 'openssh-server',
   ssh: 'openssh-client',
   'ssh-keygen': 'openssh-client',
+  'ssh-agent': 'openssh-client',
+  'ssh-add': 'openssh-client',
   tmux: 'tmux',
   shellcheck: 'shellcheck',
   dash: 'dash',
