@@ -592,8 +592,9 @@ fi
 
 # Sizes in one du over every candidate (names are valid job names: no blanks, no leading dash).
 sizes=$tmp.sizes
+: > "$sizes"
 # shellcheck disable=SC2086 # one name per word
-printf '%s\n' $candidates | (cd "$root" && xargs du -sk --) > "$sizes" 2> /dev/null
+[ -n "$candidates" ] && printf '%s\n' $candidates | (cd "$root" && xargs du -sk --) > "$sizes" 2> /dev/null
 if [ "$dry_run" = 0 ] && [ -n "$candidates" ]; then
   # Right before deleting, the states once more: a job started under a name since is not finished.
   if ! job_records "" > "$tmp"; then
@@ -606,6 +607,8 @@ if [ "$dry_run" = 0 ] && [ -n "$candidates" ]; then
     { split($0, f, /[ \t]+/); print ((f[2] in done) ? f[1] : "-") "\t" f[2] }' "$tmp" "$sizes" > "$tmp.kept" && mv -f "$tmp.kept" "$sizes"
 fi
 while read -r kb name; do
+  # Only what du was given comes back; anything else (a du of ".") is never deleted.
+  valid_job_name "$name" || continue
   dir=$root/$name
   # Never followed: a symlink at a job's name is not the job's directory.
   if [ -h "$dir" ] || [ ! -d "$dir" ]; then

@@ -90,7 +90,8 @@ describe.skipIf(NO_SANDBOX)('orch attach', () => {
     await outer(['send-keys', '-t', term, prefix])
     await sleep(200)
     await outer(['send-keys', '-t', term, 'd'])
-    const after = await waitForPane(term, /attach exited \d+/)
+    // stty prints after attach's status line: wait for its answer, not only for the status.
+    const after = await waitForPane(term, /attach exited \d+[\s\S]*^-?icanon$/m)
     expect(after).toMatch(/attach exited 0/)
     expect(after).toMatch(/^icanon$/m) // cooked mode again, not -icanon
     expect(await world.job(name)).toMatchObject({state: 'RUNNING'})

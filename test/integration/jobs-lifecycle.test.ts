@@ -318,6 +318,10 @@ describe.skipIf(NO_SANDBOX)('sessions and wrappers that vanish behind orch\'s ba
     fake('fake-dead-pid', {pid: `${deadPid}\n`, started: `${now}\n`})
     // A live process that is not an orch wrapper (the pid was recycled after a reboot).
     fake('fake-recycled-pid', {pid: `${process.pid}\n`, started: `${now}\n`})
+    // Their wrappers wrote those pid files before this listing read the process table (a pid file
+    // newer than that read is a wrapper just starting: STARTING; see job-lib.sh pid_after_ps).
+    const earlier = new Date(Date.now() - 5_000)
+    for (const name of ['fake-dead-pid', 'fake-recycled-pid']) utimesSync(join(world.logRoot, name, 'pid'), earlier, earlier)
     const stale = fake('fake-stale-start', {})
     const old = new Date(Date.now() - 10 * 60_000)
     utimesSync(join(stale, 'meta.json'), old, old)
