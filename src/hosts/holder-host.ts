@@ -16,6 +16,7 @@
  * This module does not load ssh2: a command served by a holder never does.
  */
 import {spawn} from 'node:child_process'
+import {statSync} from 'node:fs'
 import {createConnection} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
@@ -127,8 +128,15 @@ export class HolderHost implements Host {
   }
 }
 
+/** Written by a holder that could not connect; no new one is started for FAILED_BACKOFF_MS. */
+export const failedMarker = (socketPath: string): string => `${socketPath}.failed`
+const FAILED_BACKOFF_MS = 10 * 60_000
+
 /** Starts a detached holder; it verifies and authenticates on its own, then claims the socket. */
 function startHolderProcess(spec: HolderSpec, env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    if (Date.now() - statSync(failedMarker(spec.socketPath)).mtimeMs < Math.min(FAILED_BACKOFF_MS, spec.persistMs)) return
+  } catch {}
   try {
     const entry = fileURLToPath(new URL('../../bin/orch-holder.js', import.meta.url))
     const child = spawn(process.execPath, [entry, spec.socketPath], {detached: true, stdio: ['pipe', 'ignore', 'ignore'], env})

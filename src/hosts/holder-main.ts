@@ -15,11 +15,11 @@
  * refuses while others are open lowers the limit and waits its turn. A script waiting more than
  * QUEUE_MAX_MS for a channel is handed back (not started) and its command connects on its own.
  */
-import {chmodSync, lstatSync, unlinkSync} from 'node:fs'
+import {chmodSync, lstatSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {type Server, type Socket, createConnection, createServer} from 'node:net'
 import {PassThrough} from 'node:stream'
 
-import type {HolderSpec} from './holder-host.js'
+import {type HolderSpec, failedMarker} from './holder-host.js'
 import {FRAME, FrameDecoder, dataFrames, frame, jsonFrame} from './holder-protocol.js'
 import {TransportError} from './host.js'
 import {SshHost} from './ssh-host.js'
@@ -39,7 +39,12 @@ export async function holderMain(): Promise<void> {
   const host = new SshHost({...spec.target, acceptNewHostKey: false})
   try {
     await host.open()
-  } catch {
+  } catch (error) {
+    // Remembered for a while, so commands do not start a holder that cannot connect again and
+    // again (an agent asking for confirmation or a touch, a key only a terminal unlocks).
+    try {
+      writeFileSync(failedMarker(spec.socketPath), `${(error as Error).message}\n`, {mode: 0o600})
+    } catch {}
     process.exit(1)
   }
   const holder = new Holder(host, spec)
@@ -89,6 +94,7 @@ class Holder {
     } catch {
       this.exit(1, false)
     }
+    rmSync(failedMarker(path), {force: true})
     this.server.on('error', () => this.exit(1))
     this.ssh.onConnectionClose(() => {
       this.connectionOpen = false
