@@ -5,7 +5,7 @@
  * connected on its own would fail.
  */
 import {spawn} from 'node:child_process'
-import {chmodSync, existsSync, lstatSync, readFileSync, readdirSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 
@@ -100,6 +100,21 @@ describe.skipIf(NO_SANDBOX)('connection reuse', () => {
     }
     const gone = await world.orch(['status', '--json', '--where', 'cloud'], {env: {ORCH_CONTROL_PERSIST: '0'}})
     expect(gone.code).not.toBe(0)
+  })
+
+  it('a command served by the holder does not load ssh2 (nor the direct connection code)', async () => {
+    await warm(world)
+    // A module resolve hook naming what loads, on stderr.
+    const hook = join(world.tmp, 'hook.mjs')
+    const register = join(world.tmp, 'register.mjs')
+    writeFileSync(hook, "export async function resolve(s, c, next) { const r = await next(s, c); if (/ssh2|ssh-host|ssh-auth/.test(r.url)) process.stderr.write(`LOADED ${r.url}\\n`); return r }\n")
+    writeFileSync(register, `import {register} from 'node:module'\nregister(${JSON.stringify(`file://${hook}`)})\n`)
+    const options = {env: {NODE_OPTIONS: `--import ${register}`}}
+    const served = await world.orch(['status', '--json', '--where', 'cloud'], options)
+    expect(served.code, served.stderr).toBe(0)
+    expect(served.stderr).toBe('')
+    const direct = await world.orch(['status', '--json', '--where', 'cloud'], {env: {...options.env, ORCH_CONTROL_PERSIST: '0'}})
+    expect(direct.stderr).toMatch(/LOADED .*ssh2/) // the hook does see it when it loads
   })
 
   it('a holder killed with -9 between two calls: the next connects directly and replaces it', async () => {
