@@ -26,6 +26,8 @@ export interface OrchConfig {
   sshPassphrase?: string
   knownHosts: string
   acceptNewHostKey: boolean
+  /** ORCH_CONTROL_PERSIST: idle milliseconds a connection holder lives (0: no holder). */
+  controlPersistMs: number
   ec2InstanceId?: string
   ec2Tag?: {key: string; value: string}
   ec2UsePrivateIp: boolean
@@ -176,6 +178,7 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     sshPassphrase: text('ORCH_SSH_PASSPHRASE'),
     knownHosts: expandHome(text('ORCH_KNOWN_HOSTS')!, env),
     acceptNewHostKey: bool('ORCH_ACCEPT_NEW_HOST_KEY'),
+    controlPersistMs: num('ORCH_CONTROL_PERSIST'),
     ec2InstanceId: text('ORCH_EC2_INSTANCE_ID'),
     ec2Tag: values.get('ORCH_EC2_TAG') as OrchConfig['ec2Tag'],
     ec2UsePrivateIp: bool('ORCH_EC2_USE_PRIVATE_IP'),

@@ -4,7 +4,7 @@ import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from './units.js'
  * Every setting orch reads, in one table: its variable, default, accepted form and whether it is
  * a secret. `.env.example` documents the same list (a test keeps the two in step).
  */
-export type SettingKind = 'string' | 'port' | 'bool' | 'count' | 'duration' | 'size' | 'tag' | 'choice'
+export type SettingKind = 'string' | 'port' | 'bool' | 'count' | 'duration' | 'persist' | 'size' | 'tag' | 'choice'
 
 export interface SettingSpec {
   readonly variable: string
@@ -24,6 +24,7 @@ export const SETTINGS = [
   {variable: 'ORCH_SSH_PASSPHRASE', kind: 'string', secret: true, description: 'passphrase of an encrypted key file (else asked on a terminal)'},
   {variable: 'ORCH_KNOWN_HOSTS', kind: 'string', defaultValue: '~/.ssh/known_hosts', description: 'known_hosts file used to verify the host key (when set, it wins over UserKnownHostsFile)'},
   {variable: 'ORCH_ACCEPT_NEW_HOST_KEY', kind: 'bool', defaultValue: '0', description: 'accept and record an unknown host key (a changed key is always refused; when unset, StrictHostKeyChecking accept-new does the same)'},
+  {variable: 'ORCH_CONTROL_PERSIST', kind: 'persist', defaultValue: '10m', description: 'how long a connection to the host stays open, idle, for the next commands (like OpenSSH\'s ControlPersist); 0 or no: every command connects on its own'},
   {variable: 'ORCH_EC2_INSTANCE_ID', kind: 'string', description: 'EC2 instance id of the cloud host, e.g. i-0123456789abcdef0'},
   {variable: 'ORCH_EC2_TAG', kind: 'tag', description: 'or find the instance by tag, as key=value (exactly one instance must match)'},
   {variable: 'ORCH_EC2_USE_PRIVATE_IP', kind: 'bool', defaultValue: '0', description: 'connect to the private IP instead of the public DNS name'},
@@ -58,6 +59,7 @@ const FORMS: Record<SettingKind, string> = {
   bool: '1, 0, true, false, yes or no',
   count: 'a whole number of at least 1',
   duration: DURATION_FORMS,
+  persist: `${DURATION_FORMS}; or 0 / no (off)`,
   size: SIZE_FORMS.replace(' (or "unknown")', ''),
   tag: 'key=value',
   choice: 'one of the listed choices',
@@ -88,6 +90,11 @@ export function parseSetting(spec: SettingSpec, raw: string): {ok: true; value: 
     case 'duration': {
       const ms = parseDuration(text)
       return ms === undefined ? {ok: false, form: FORMS.duration} : {ok: true, value: ms}
+    }
+    case 'persist': {
+      if (['0', 'no', 'off', 'false'].includes(text.toLowerCase())) return {ok: true, value: 0}
+      const ms = parseDuration(text)
+      return ms === undefined ? {ok: false, form: FORMS.persist} : {ok: true, value: ms}
     }
     case 'size': {
       const size = parseSize(text)

@@ -31,6 +31,11 @@ export interface StreamHandlers {
   onStderr?: (chunk: Buffer) => void
   /** Aborting stops reading; the remote script is told to hang up. */
   signal?: AbortSignal
+  /**
+   * Called once the script's channel is open: from here on the script may run, so a failure is no
+   * longer one a caller may simply retry elsewhere (the connection holder uses it).
+   */
+  onStarted?: () => void
 }
 
 export interface ForegroundOptions {

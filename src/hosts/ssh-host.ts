@@ -31,6 +31,8 @@ export class SshHost implements Host {
   private client?: Client
   /** ProxyJump hops under the current connection, outermost first. */
   private hops: Client[] = []
+  /** A passphrase was typed on the terminal for this connection (a holder could not repeat it). */
+  passphraseAsked = false
 
   constructor(private readonly target: SshTarget) {
     this.label = `${target.user}@${hostToken(target.host, target.port)}`
@@ -44,7 +46,7 @@ export class SshHost implements Host {
   private async connect(): Promise<Client> {
     const hops: Client[] = []
     try {
-      const client = await openClient(this.target, hops)
+      const client = await openClient(this.target, hops, this)
       this.hops = hops
       return client
     } catch (error) {
@@ -66,6 +68,12 @@ export class SshHost implements Host {
       if (pty) client.exec(LOGIN_COMMAND, {pty}, callback)
       else client.exec(LOGIN_COMMAND, callback)
     })
+    // Aborted while the channel opened: the script never starts (its envelope is not sent).
+    if ((options as StreamHandlers).signal?.aborted) {
+      channel.close()
+      throw new TransportError('aborted before the script started')
+    }
+    ;(options as StreamHandlers).onStarted?.()
     channel.write(sent.text)
     return {channel, sent}
   }
@@ -79,7 +87,14 @@ export class SshHost implements Host {
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {
     const client = await this.connection()
-    const {channel, sent} = await this.exec(script, options)
+    let opened: {channel: ClientChannel; sent: Envelope}
+    try {
+      opened = await this.exec(script, options)
+    } catch (error) {
+      if (options.signal?.aborted) return 130
+      throw error
+    }
+    const {channel, sent} = opened
     const out = new MarkerGate(sent.marker)
     const err = new MarkerGate(sent.marker)
     return new Promise<number>((resolve, reject) => {
@@ -194,6 +209,18 @@ export class SshHost implements Host {
     this.client = await this.connect()
   }
 
+  /** Opens the connection now (verifying the host key and authenticating), if it is not open. */
+  async open(): Promise<void> {
+    await this.connection()
+  }
+
+  /** Calls `listener` once the open connection closes (dropped by the server or the network). */
+  onConnectionClose(listener: () => void): void {
+    if (!this.client) return listener()
+    this.client.setMaxListeners(0)
+    this.client.once('close', listener)
+  }
+
   async close(): Promise<void> {
     this.endConnection()
   }
@@ -258,7 +285,7 @@ const note = (line: string) => void process.stderr.write(`${line}\n`)
  * Opens an authenticated connection to `target`: directly, through its ProxyCommand, or through
  * its ProxyJump hops (each opened here first, pushed onto `hops`, and verified like any host).
  */
-async function openClient(target: SshTarget, hops: Client[]): Promise<Client> {
+async function openClient(target: SshTarget, hops: Client[], asked?: {passphraseAsked: boolean}): Promise<Client> {
   const ssh2 = await loadSsh2()
   let sock: Duplex | undefined
   let proxy: ProxyProcess | undefined
@@ -269,7 +296,7 @@ async function openClient(target: SshTarget, hops: Client[]): Promise<Client> {
     let via: Client
     try {
       const hop = await resolveSshTarget(last, hopOptions(target.resolver ?? {defaultKnownHostsPath: target.knownHostsPath}, chain.length > 0 ? chain : undefined, of))
-      via = await openClient(hop, hops)
+      via = await openClient(hop, hops, asked)
     } catch (error) {
       throw viaHop(error, last, target)
     }
@@ -293,7 +320,9 @@ async function openClient(target: SshTarget, hops: Client[]): Promise<Client> {
       askPassphrase: async (path) => {
         // ssh2's ready timeout also runs during authentication; a person typing must not hit it.
         clearTimeout((client as unknown as {_readyTimeout?: NodeJS.Timeout})._readyTimeout)
-        return askPassphrase(path)
+        const answer = await askPassphrase(path)
+        if (answer !== undefined && asked) asked.passphraseAsked = true
+        return answer
       },
     })
   } catch (error) {

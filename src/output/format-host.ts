@@ -24,3 +24,7 @@ export function formatHostDown(result: {instanceId: string; previousState: strin
 export function formatHostUp(result: {instanceId: string | null; address: string}): string {
   return `${result.instanceId ?? 'instance'} is running at ${result.address} and accepts SSH`
 }
+
+export function formatHostDisconnect(result: {host: string; disconnected: boolean}): string {
+  return result.disconnected ? `closed the held connection to ${result.host}` : `no held connection to ${result.host}`
+}

@@ -1,7 +1,7 @@
 import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
-import {SshHost, preloadSsh2} from '../hosts/ssh-host.js'
-import {resolveSshTarget} from '../hosts/ssh-config.js'
+import type {Host} from '../hosts/host.js'
+import {type SshTarget, resolveSshTarget} from '../hosts/ssh-config.js'
 import {configError} from '../errors/errors.js'
 import type {Progress} from '../terminal/progress.js'
 import {JobSite} from '../jobs/site.js'
@@ -28,6 +28,24 @@ export interface CloudSiteOptions {
 }
 
 export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {
+  const persist = config.controlPersistMs > 0
+  // ssh2 loads while `ssh -G` runs in its own process: the resolution costs next to no wall time.
+  // With connection reuse on, it loads only when no holder serves this command (holder-host.ts).
+  if (!persist) void import('../hosts/ssh-host.js').then((m) => m.preloadSsh2())
+  const target = await resolveCloudTarget(config, options)
+  let host: Host
+  if (persist) {
+    const {HolderHost} = await import('../hosts/holder-host.js')
+    host = new HolderHost(target, {persistMs: config.controlPersistMs, note: (line) => void process.stderr.write(`${line}\n`)})
+  } else {
+    const {SshHost} = await import('../hosts/ssh-host.js')
+    host = new SshHost(target)
+  }
+  return new JobSite(host, config.logRoot, config.tmuxSocket ?? '')
+}
+
+/** ORCH_HOST (or the EC2 instance's address) resolved through the OpenSSH configuration. */
+export async function resolveCloudTarget(config: OrchConfig, options: CloudSiteOptions = {}): Promise<SshTarget> {
   let address = config.host
   if (!address && (config.ec2InstanceId || config.ec2Tag)) {
     const {resolveInstanceAddress} = await import('../cloud/resolve-host.js')
@@ -38,9 +56,7 @@ export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = 
   }
   // ORCH_* settings given explicitly (flag, environment, file) win over the OpenSSH configuration.
   const explicit = (name: keyof OrchConfig['sources']) => config.sources[name] !== undefined && config.sources[name]!.kind !== 'default'
-  // ssh2 loads while `ssh -G` runs in its own process: the resolution costs next to no wall time.
-  preloadSsh2()
-  const target = await resolveSshTarget(address, {
+  return resolveSshTarget(address, {
     configFile: config.sshConfig,
     user: explicit('ORCH_USER') ? config.user : undefined,
     port: explicit('ORCH_PORT') ? config.port : undefined,
@@ -51,8 +67,20 @@ export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = 
     acceptNewHostKey: explicit('ORCH_ACCEPT_NEW_HOST_KEY') ? config.acceptNewHostKey : undefined,
     setting: config.host ? 'ORCH_HOST' : 'the EC2 instance address',
   })
-  const host = new SshHost(target)
-  return new JobSite(host, config.logRoot, config.tmuxSocket ?? '')
+}
+
+export interface DisconnectResult {
+  host: string
+  /** A holder was live and has ended. */
+  disconnected: boolean
+}
+
+/** `orch host disconnect`: ends the connection holder of the configured host, if one is live. */
+export async function disconnectHost(config: OrchConfig): Promise<DisconnectResult> {
+  const target = await resolveCloudTarget(config)
+  const {HolderHost} = await import('../hosts/holder-host.js')
+  const host = new HolderHost(target, {persistMs: 1})
+  return {host: host.label, disconnected: await host.disconnect()}
 }
 
 export async function siteFor(where: Where, config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {

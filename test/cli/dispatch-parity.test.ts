@@ -84,6 +84,7 @@ const ARGUMENT_LISTS: string[][] = [
   ['host', 'autostop'],
   ['host', 'autostop', '10s'],
   ['host', 'bootstrap', '--json', '--bogus'],
+  ['host', 'disconnect', '--json'],
 ]
 
 describe('the dispatcher and oclif print the same', () => {

@@ -30,6 +30,8 @@ export interface SandboxSshdOptions {
    * it), and tmux runs as it.
    */
   user?: string
+  /** sshd's MaxSessions: channels one connection may have open at once. Default 50. */
+  maxSessions?: number
 }
 
 export interface SandboxSshd {
@@ -225,6 +227,7 @@ function sshdConfig(p: {
   authorizedKeysPath: string
   pidFile: string
   disablePenalties: boolean
+  maxSessions: number
 }): string {
   const lines = [
     '# orch sandbox sshd (generated; private to this temp dir)',
@@ -244,7 +247,7 @@ function sshdConfig(p: {
     'PrintMotd no',
     'PrintLastLog no',
     'UseDNS no',
-    'MaxSessions 50',
+    `MaxSessions ${p.maxSessions}`,
     'MaxStartups 100',
     'MaxAuthTries 10',
     'LogLevel ERROR',
@@ -295,6 +298,7 @@ class Sandbox implements SandboxSshd {
     private readonly sshdPath: string,
     private readonly startTimeoutMs: number,
     private readonly account?: {name: string; uid: number; gid: number; home: string},
+    private readonly maxSessions = 50,
   ) {
     this.user = account?.name ?? os.userInfo().username
     this.clientKeyPath = path.join(dir, 'client_ed25519')
@@ -374,6 +378,7 @@ class Sandbox implements SandboxSshd {
         authorizedKeysPath,
         pidFile: this.pidFilePath,
         disablePenalties,
+        maxSessions: this.maxSessions,
       })
   }
 
@@ -558,7 +563,7 @@ export async function startSandboxSshd(options: SandboxSshdOptions = {}): Promis
   const disablePenalties = version !== undefined && (version[0] > 9 || (version[0] === 9 && version[1] >= 8))
   const account = options.user === undefined ? undefined : await lookupUser(options.user)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'orch-sshd-'))
-  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, account)
+  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, account, options.maxSessions)
   try {
     await sandbox.prepare(disablePenalties)
     if (options.port !== undefined) {
