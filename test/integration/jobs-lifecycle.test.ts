@@ -437,6 +437,9 @@ describe.skipIf(NO_SANDBOX)('connection errors', () => {
   })
 
   it('connection refused (sshd stopped): exit 6 with one line, for every command; local jobs still work', async () => {
+    // A warm connection (ORCH_CONTROL_PERSIST) outlives sshd's listener, as OpenSSH's ControlMaster
+    // does: end it, so that every command below needs a new connection.
+    expect((await world.orch(['host', 'disconnect'])).code).toBe(0)
     await world.sandbox.stop()
     try {
       for (const args of [['run', 'refused', '--where', 'cloud', '--', 'true'], ['list'], ['status', '--json'], ['logs', 'refused'], ['stop', 'refused'], ['attach', 'refused']]) {
