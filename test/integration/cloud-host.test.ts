@@ -64,6 +64,10 @@ beforeAll(async () => {
   // The EC2 address cache (resolve-host.ts reads XDG_CACHE_HOME from this process) stays in the temp dir.
   cacheHome = join(world.tmp, 'cache')
   vi.stubEnv('XDG_CACHE_HOME', cacheHome)
+  // A warm-connection holder started from this process would put its socket under this process's
+  // HOME, the real one: these in-process sites keep the test's HOME, and XDG_RUNTIME_DIR is not used.
+  vi.stubEnv('HOME', world.home)
+  vi.stubEnv('XDG_RUNTIME_DIR', '')
 })
 
 afterAll(async () => {
