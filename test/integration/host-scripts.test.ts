@@ -843,7 +843,13 @@ esac
     // reset for the next shell's run of the same sandbox (each shell has its own base)
   })
 
-  it('not root, no sudo, no crontab, an unwritable log root: every failed step says why and what to do', () => {
+  it('not root, no sudo, no crontab, an unwritable log root: every failed step says why and what to do', (context) => {
+    // busybox sh runs its own id applet before any id on PATH, so the fake user below cannot be
+    // made for it: the other shells cover these messages.
+    if (shell.name === 'busybox') {
+      console.warn('skipping the unprivileged bootstrap run under busybox: its sh runs its own id, not the fake one on PATH')
+      return context.skip()
+    }
     // A separate bin: id says uid 1000, there is no sudo, tmux and git are missing, no crontab.
     const bin = path.join(base, 'bin-unprivileged')
     mkdirSync(bin)
