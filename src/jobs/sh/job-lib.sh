@@ -124,7 +124,7 @@ function pid_after_ps(d,   cmd, at) {
   return num(at) && at + 0 >= ps_at
 }
 function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason, kind, created, last, cmd, alive, livepid, old) {
-  token = ""
+  token = ""; unsettled = 0
   d = root "/" n
   meta = first(d "/meta.json")
   state = ""; reason = "-"; ex = "-"; livepid = "-"
@@ -167,6 +167,9 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
       state = (started == MISSING) ? "STARTING" : "RUNNING"
     } else {
       state = has(d "/stopped") ? "STOPPED" : "FAILED"; reason = "vanished"
+      # orch stop killed the wrapper a moment ago and is about to write the status: shown as it
+      # is, never written into the index, whose records never change.
+      if (state == "STOPPED" && num(first(d "/stopped")) && now - first(d "/stopped") < 120) unsettled = 1
       # Nothing of the job is left to delete its secrets: the first reader that can write does.
       if (writing && has(d "/env.sh")) print "S\t" n > "/dev/stderr"
     }
@@ -219,7 +222,7 @@ section == "@dirs" {
   if (rec == "") next
   split(rec, f, "\t")
   emit(n, rec, f[3])
-  if (writing && finished(f[3]) && f[11] == "orch") {
+  if (writing && finished(f[3]) && f[11] == "orch" && !unsettled) {
     if (n in idx) garbage++
     idx[n] = rec; added[n] = 1
     print "X\t" rec > "/dev/stderr"

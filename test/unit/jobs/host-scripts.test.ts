@@ -61,3 +61,36 @@ job_record j; rc=$?; rm -rf "$root"; exit $rc`
     expect(record(10).slice(1, 5)).toEqual(['j', 'FAILED', '-', 'vanished'])
   })
 })
+
+describe('a job orch stop is ending', () => {
+  // stop.sh writes "stopped", kills the wrapper, then writes the status: a listing in between sees a
+  // STOPPED job without one. It must not go into the index, whose records are never read again.
+  const listAndIndex = (stoppedAgoSeconds: number) => {
+    const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
+    const script = `${LIBRARY}
+root=$1 sock=
+mkdir -p "$root/j"
+echo '{"name":"j","command":"true","target":"cloud","host":"h","createdAt":"2026-01-01T00:00:00.000Z"}' > "$root/j/meta.json"
+echo "$(date +%s)_1" > "$root/j/marker"
+: > "$root/j/run.log"
+echo 999999 > "$root/j/pid"
+touch -d "@$(( $(date +%s) - 300 ))" "$root/j/pid"
+echo $(( $(date +%s) - $2 )) > "$root/j/stopped"
+process_table() { echo "1 /sbin/init"; }
+job_records > /dev/null || exit 9
+grep -c '^J	j	' "$root/.orch-index" 2> /dev/null || echo 0
+rm -rf "$root"`
+    const result = spawnSync('sh', ['-c', script, 'sh', root, String(stoppedAgoSeconds)], {encoding: 'utf8'})
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+    return Number(result.stdout.trim())
+  }
+
+  it('stopped a moment ago, no status yet: listed, not indexed', () => {
+    expect(listAndIndex(1)).toBe(0)
+  })
+
+  it('stopped long ago and never given a status: indexed as it is', () => {
+    expect(listAndIndex(600)).toBe(1)
+  })
+})
