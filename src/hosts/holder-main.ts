@@ -12,8 +12,10 @@
  *   removing its socket.
  *
  * Channels: at most `limit` open at once (10, OpenSSH's default MaxSessions); a channel the server
- * refuses while others are open lowers the limit and waits its turn. A script waiting more than
- * QUEUE_MAX_MS for a channel is handed back (not started) and its command connects on its own.
+ * refuses while others are open lowers the limit and waits its turn. While channels keep coming
+ * free the queue moves and a script waits its turn however long the queue; when none has come free
+ * for QUEUE_MAX_MS (every channel held by long followers), a waiting script is handed back (not
+ * started) and its command connects on its own.
  */
 import {chmodSync, lstatSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {type Server, type Socket, createConnection, createServer} from 'node:net'
@@ -58,6 +60,8 @@ class Holder {
   /** Requests in progress (queued or running): the idle clock runs only at 0. */
   private active = 0
   private channels = 0
+  /** When a channel last came free: a queue that moves is waited on, a stuck one is handed back. */
+  private lastRelease = 0
   private limit = INITIAL_LIMIT
   private waiting: (() => void)[] = []
   private idle?: NodeJS.Timeout
@@ -142,7 +146,7 @@ class Holder {
     return new Promise<boolean>((resolve) => {
       const since = Date.now()
       const tick = setInterval(() => {
-        if (gone() || Date.now() - since > QUEUE_MAX_MS) {
+        if (gone() || Date.now() - Math.max(since, this.lastRelease) > QUEUE_MAX_MS) {
           clearInterval(tick)
           this.waiting = this.waiting.filter((w) => w !== take)
           resolve(false)
@@ -159,6 +163,7 @@ class Holder {
   }
 
   private release(): void {
+    this.lastRelease = Date.now()
     this.channels--
     while (this.channels < this.limit && this.waiting.length > 0) this.waiting.shift()!()
   }
