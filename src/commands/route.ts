@@ -2,7 +2,6 @@ import {defineCommand} from '../cli/command.js'
 import {arg} from '../cli/flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {loadConfig} from '../config/config.js'
-import {formatRoute} from '../output/format-route.js'
 import {route} from '../routing/route.js'
 
 export default defineCommand({
@@ -21,7 +20,11 @@ export default defineCommand({
   async run({flags, args, words}, io) {
     const command = args.command === undefined ? [] : [args.command, ...words]
     const result = route(profileFromFlags(flags, command), loadConfig().thresholds)
-    io.say(() => formatRoute(result))
+    // The formatter (and its colours) load only for text: under --json nothing of them is needed.
+    if (!io.json) {
+      const {formatRoute} = await import('../output/format-route.js')
+      io.say(() => formatRoute(result))
+    }
     return result
   },
 })

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {homedir, userInfo} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {parse as parseDotenv} from 'dotenv'
+import {createRequire} from 'node:module'
 
 import {configError} from '../errors/errors.js'
 import {registerSecret} from '../errors/redact.js'
@@ -125,7 +125,9 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
   let fileValues: Record<string, string> = {}
   if (file) {
     try {
-      fileValues = parseDotenv(readFileSync(file))
+      // dotenv is CommonJS, and needed only when there is a file: required here, not imported.
+      const {parse} = createRequire(import.meta.url)('dotenv') as typeof import('dotenv')
+      fileValues = parse(readFileSync(file))
     } catch (error) {
       throw configError(`cannot read ${file}: ${(error as Error).message}`, 'check the file\'s permissions')
     }

@@ -1,5 +1,10 @@
 import parseDurationText from 'parse-duration'
-import bytes from 'bytes'
+import {createRequire} from 'node:module'
+
+// bytes is CommonJS: required when first used, so commands that parse no size (orch route --json
+// --runtime 15m) skip it, and require() skips the ESM loader's CommonJS lexer.
+let bytesModule: typeof import('bytes') | undefined
+const bytes = () => (bytesModule ??= createRequire(import.meta.url)('bytes') as typeof import('bytes'))
 
 /** Accepted duration forms, shown in every error about one. */
 export const DURATION_FORMS = 'a number with a unit: 90s, 15m, 2h, 1h30m, 30d'
@@ -23,7 +28,7 @@ export function parseDuration(text: string): number | undefined {
 export function parseSize(text: string): number | undefined {
   const match = SIZE_SHAPE.exec(text.trim())
   if (!match) return undefined
-  const parsed = bytes.parse(`${match[1]}${match[2]!.toUpperCase()}B`)
+  const parsed = bytes().parse(`${match[1]}${match[2]!.toUpperCase()}B`)
   return parsed === null || !Number.isFinite(parsed) ? undefined : parsed
 }
 
@@ -45,5 +50,5 @@ export function formatDuration(ms: number): string {
 
 /** `8GB`, `512MB`: a size for messages. */
 export function formatSize(value: number): string {
-  return bytes.format(value, {unitSeparator: ''}) ?? `${value}B`
+  return bytes().format(value, {unitSeparator: ''}) ?? `${value}B`
 }
