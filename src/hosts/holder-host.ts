@@ -24,7 +24,7 @@ import {OrchError} from '../errors/errors.js'
 import {controlKey, controlSocketPath, socketIsOurs} from './control-socket.js'
 import {FRAME, FrameDecoder, dataFrames, frame, jsonFrame} from './holder-protocol.js'
 import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
-import {TransportError, isStreamInput} from './host.js'
+import {TransportError, collectStream, isStreamInput} from './host.js'
 import {hostToken} from './known-hosts.js'
 import type {SshTarget} from './ssh-config.js'
 import type {SshHost} from './ssh-host.js'
@@ -69,11 +69,8 @@ export class HolderHost implements Host {
     if (!this.socketPath || !socketIsOurs(this.socketPath)) void import('./ssh-host.js').then((m) => m.preloadSsh2()).catch(() => {})
   }
 
-  async run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
-    const stdout: Buffer[] = []
-    const stderr: Buffer[] = []
-    const code = await this.stream(script, {...options, onStdout: (chunk) => void stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk)})
-    return {code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString()}
+  run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
+    return collectStream((text, opts) => this.stream(text, opts), script, options)
   }
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {

@@ -71,3 +71,11 @@ export class TransportError extends Error {
     this.name = 'TransportError'
   }
 }
+
+/** `run` for a host that has `stream`: every byte collected, stdout as bytes and stderr as text. */
+export async function collectStream(stream: (script: string, options: ScriptRun & StreamHandlers) => Promise<number>, script: string, options: ScriptRun = {}): Promise<ScriptResult> {
+  const stdout: Buffer[] = []
+  const stderr: Buffer[] = []
+  const code = await stream(script, {...options, onStdout: (chunk) => void stdout.push(chunk), onStderr: (chunk) => void stderr.push(chunk)})
+  return {code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString()}
+}

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 
-import {type ForegroundOptions, type Host, type ScriptResult, type ScriptRun, type StreamHandlers, isStreamInput} from './host.js'
+import {type ForegroundOptions, type Host, type ScriptResult, type ScriptRun, type StreamHandlers, collectStream, isStreamInput} from './host.js'
 
 /**
  * This machine. Scripts run under /bin/sh with the same arguments the SSH host would pass.
@@ -10,11 +10,8 @@ export class LocalHost implements Host {
   readonly kind = 'local' as const
   readonly label = 'local'
 
-  async run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
-    const stdout: Buffer[] = []
-    const stderr: Buffer[] = []
-    const code = await this.stream(script, {...options, onStdout: (chunk) => void stdout.push(chunk), onStderr: (chunk) => void stderr.push(chunk)})
-    return {code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString()}
+  run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
+    return collectStream((text, opts) => this.stream(text, opts), script, options)
   }
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {

@@ -5,7 +5,7 @@ type HostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey
 
 import {OrchError} from '../errors/errors.js'
 import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
-import {TransportError, isStreamInput} from './host.js'
+import {TransportError, collectStream, isStreamInput} from './host.js'
 import {appendKnownHost, hostToken, judgeHostKey, preferredHostKeyAlgorithms, readKnownHosts} from './known-hosts.js'
 import {type Envelope, LOGIN_COMMAND, MarkerGate, envelope} from './script-envelope.js'
 import {type AuthRecord, authenticator, describeTried} from './ssh-auth.js'
@@ -78,11 +78,8 @@ export class SshHost implements Host {
     return {channel, sent}
   }
 
-  async run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
-    const stdout: Buffer[] = []
-    const stderr: Buffer[] = []
-    const code = await this.stream(script, {...options, onStdout: (chunk) => void stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk)})
-    return {code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString()}
+  run(script: string, options: ScriptRun = {}): Promise<ScriptResult> {
+    return collectStream((text, opts) => this.stream(text, opts), script, options)
   }
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {

@@ -95,7 +95,7 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
     signal: ui.stopWaiting,
     onReconnect: ui.onReconnect,
   })
-  if (request.spec.cloudwatch) await shipAfterFollow(config, site, request.spec.name, ui.warn)
+  if (request.spec.cloudwatch) await (await import('./ship-job.js')).shipAfterFollow(config, site, request.spec.name, ui.warn)
   return finish(outcome, result.exitCode)
 }
 
@@ -108,19 +108,6 @@ async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], u
   return finish(outcome, code)
 }
 
-/**
- * Ship a finished job's log to CloudWatch. Failure is reported, never fatal: the log is still on
- * the host and `orch ship NAME` sends what is missing.
- */
-export async function shipAfterFollow(config: OrchConfig, site: JobSite, name: string, warn: (message: string) => void): Promise<void> {
-  try {
-    const {shipJobLog} = await import('./ship-job.js')
-    const shipped = await shipJobLog(config, site, name)
-    warn(`shipped ${shipped.eventsSent} new log event(s) of ${name} to CloudWatch ${shipped.group}/${shipped.stream}`)
-  } catch (error) {
-    warn(`could not ship ${name} to CloudWatch: ${(error as Error).message}; retry with orch ship ${name}`)
-  }
-}
 
 function finish(outcome: RunOutcome, exitCode: number | null): RunOutcome {
   return {...outcome, exitCode, state: exitCode === 0 ? 'DONE' : 'FAILED'}

@@ -53,3 +53,16 @@ export async function printCloudWatchLog(config: OrchConfig, name: string, write
 export function shipNamedJob(config: OrchConfig, name: string, where: Where | undefined): Promise<ShipOutcome> {
   return withJobSite(config, name, where, (site) => shipJobLog(config, site, name))
 }
+
+/**
+ * Ship a finished job's log to CloudWatch. Failure is reported, never fatal: the log is still on
+ * the host and `orch ship NAME` sends what is missing.
+ */
+export async function shipAfterFollow(config: OrchConfig, site: JobSite, name: string, warn: (message: string) => void): Promise<void> {
+  try {
+    const shipped = await shipJobLog(config, site, name)
+    warn(`shipped ${shipped.eventsSent} new log event(s) of ${name} to CloudWatch ${shipped.group}/${shipped.stream}`)
+  } catch (error) {
+    warn(`could not ship ${name} to CloudWatch: ${(error as Error).message}; retry with orch ship ${name}`)
+  }
+}

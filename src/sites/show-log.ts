@@ -3,7 +3,6 @@ import {OrchError} from '../errors/errors.js'
 import {stdoutClosed, writeOut} from '../terminal/stdout.js'
 import {readLog} from '../jobs/follow-log.js'
 import {withJobSite} from './locate-job.js'
-import {shipAfterFollow} from './run-job.js'
 import type {Where} from './sites.js'
 
 export interface ShowLogOptions {
@@ -39,7 +38,7 @@ export async function showJobLog(config: OrchConfig, name: string, options: Show
       })
       if (stop.signal.aborted) return 130
       if (!options.follow) return undefined
-      if (result.shipToCloudWatch) await shipAfterFollow(config, site, name, options.warn)
+      if (result.shipToCloudWatch) await (await import('./ship-job.js')).shipAfterFollow(config, site, name, options.warn)
       if (result.vanished) throw new OrchError('failure', `job ${name} ended without an exit status (its session vanished: host reboot or tmux killed)`, 'its state is FAILED; see orch list')
       return result.exitCode ?? undefined
     } finally {

@@ -31,12 +31,13 @@ it('the cron tools carry the current job library (npm run assemble)', () => {
   expect(check.status).toBe(0)
 })
 
-describe('a wrapper that starts while the process table is read', () => {
-  // The table is read first, then the job's files: a wrapper that wrote its pid in between is in
-  // neither. Judged vanished, it would be FAILED for good (and indexed so); it is STARTING.
-  const record = (pidAgeSeconds: number) => {
-    const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
-    const script = `${LIBRARY}
+/**
+ * Runs the job library on a job "j" whose wrapper (pid 999999, not in the process table) is gone,
+ * its pid file written PID_AGE seconds ago ($2), then BODY; the root is removed afterwards.
+ */
+function withGoneWrapper(body: string, pidAge: number, arg: string) {
+  const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
+  const script = `${LIBRARY}
 root=$1 sock=
 mkdir -p "$root/j"
 echo '{"name":"j","command":"true","target":"cloud","host":"h","createdAt":"2026-01-01T00:00:00.000Z"}' > "$root/j/meta.json"
@@ -45,8 +46,16 @@ echo "$(date +%s)_1" > "$root/j/marker"
 echo 999999 > "$root/j/pid"
 touch -d "@$(( $(date +%s) - $2 ))" "$root/j/pid"
 process_table() { echo "1 /sbin/init"; }
-job_record j; rc=$?; rm -rf "$root"; exit $rc`
-    const result = spawnSync('sh', ['-c', script, 'sh', root, String(pidAgeSeconds)], {encoding: 'utf8'})
+${body}
+rc=$?; rm -rf "$root"; exit $rc`
+  return spawnSync('sh', ['-c', script, 'sh', root, String(pidAge), arg], {encoding: 'utf8'})
+}
+
+describe('a wrapper that starts while the process table is read', () => {
+  // The table is read first, then the job's files: a wrapper that wrote its pid in between is in
+  // neither. Judged vanished, it would be FAILED for good (and indexed so); it is STARTING.
+  const record = (pidAgeSeconds: number) => {
+    const result = withGoneWrapper('job_record j', pidAgeSeconds, '')
     expect(result.stderr).toBe('')
     return result.stdout.split('\t')
   }
@@ -66,21 +75,13 @@ describe('a job orch stop is ending', () => {
   // stop.sh writes "stopped", kills the wrapper, then writes the status: a listing in between sees a
   // STOPPED job without one. It must not go into the index, whose records are never read again.
   const listAndIndex = (stoppedAgoSeconds: number) => {
-    const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
-    const script = `${LIBRARY}
-root=$1 sock=
-mkdir -p "$root/j"
-echo '{"name":"j","command":"true","target":"cloud","host":"h","createdAt":"2026-01-01T00:00:00.000Z"}' > "$root/j/meta.json"
-echo "$(date +%s)_1" > "$root/j/marker"
-: > "$root/j/run.log"
-echo 999999 > "$root/j/pid"
-touch -d "@$(( $(date +%s) - 300 ))" "$root/j/pid"
-echo $(( $(date +%s) - $2 )) > "$root/j/stopped"
-process_table() { echo "1 /sbin/init"; }
+    const result = withGoneWrapper(
+      `echo $(( $(date +%s) - $3 )) > "$root/j/stopped"
 job_records > /dev/null || exit 9
-grep -c '^J	j	' "$root/.orch-index" 2> /dev/null || echo 0
-rm -rf "$root"`
-    const result = spawnSync('sh', ['-c', script, 'sh', root, String(stoppedAgoSeconds)], {encoding: 'utf8'})
+grep -c '^J	j	' "$root/.orch-index" 2> /dev/null || true`,
+      300,
+      String(stoppedAgoSeconds),
+    )
     expect(result.stderr).toBe('')
     expect(result.status).toBe(0)
     return Number(result.stdout.trim())

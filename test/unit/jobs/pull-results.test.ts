@@ -1,45 +1,14 @@
 /** The safe extractor of `orch pull` (hostile entries) and its --include/--exclude patterns. */
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {pack} from 'tar-stream'
-import {afterAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
+import {scratchDirs, archive, type TestEntry} from '../../helpers/tar-fixtures.js'
 import {RefusedEntry, SafeExtractor, validatePullPatterns} from '../../../src/jobs/pull-results.js'
 import {type TarEntry, tarReader} from '../../../src/jobs/tar-entries.js'
 import {OrchError} from '../../../src/errors/errors.js'
 
-const scratch = mkdtempSync(join(tmpdir(), 'orch-unit-pull-'))
-afterAll(() => rmSync(scratch, {recursive: true, force: true}))
-let counter = 0
-const freshDir = () => {
-  const dir = join(scratch, String(counter++))
-  mkdirSync(dir, {recursive: true})
-  return dir
-}
-
-interface TestEntry {
-  path: string
-  kind: 'file' | 'directory' | 'symlink'
-  mode: number
-  mtime: number
-  data?: Buffer
-  linkname?: string
-}
-
-/** An archive as another tar writer (tar-stream itself) would make it. */
-async function archive(entries: TestEntry[]): Promise<Buffer> {
-  const writer = pack()
-  for (const entry of entries) {
-    const header = {name: entry.path, type: entry.kind, mode: entry.mode, mtime: new Date(entry.mtime * 1000), ...(entry.linkname ? {linkname: entry.linkname} : {})}
-    if (entry.kind === 'file') writer.entry(header, entry.data ?? Buffer.alloc(0))
-    else writer.entry(header)
-  }
-  writer.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of writer as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
+const freshDir = scratchDirs('orch-unit-pull-')
 
 describe('safe extraction (orch pull)', () => {
   async function extract(entries: TestEntry[], root: string): Promise<SafeExtractor> {

@@ -1,46 +1,13 @@
 /** Reading tar streams, fed by GNU tar and by tar-stream in ustar, gnu and pax formats. */
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {pack} from 'tar-stream'
-import {afterAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
+import {NAMES, scratchDirs, archive, type TestEntry} from '../../helpers/tar-fixtures.js'
 import {type TarEntry, TarFormatError, tarReader} from '../../../src/jobs/tar-entries.js'
 
-const scratch = mkdtempSync(join(tmpdir(), 'orch-unit-tar-'))
-afterAll(() => rmSync(scratch, {recursive: true, force: true}))
-let counter = 0
-const freshDir = () => {
-  const dir = join(scratch, String(counter++))
-  mkdirSync(dir, {recursive: true})
-  return dir
-}
-
-const NAMES = ['a file with spaces.txt', `quote's "double".txt`, 'new\nline.txt', 'ünïcødé-日本語.txt', `${'d'.repeat(70)}/${'e'.repeat(70)}/long-${'f'.repeat(90)}.txt`, 'tab\there', '-leading-dash', 'back\\slash']
-
-interface TestEntry {
-  path: string
-  kind: 'file' | 'directory' | 'symlink'
-  mode: number
-  mtime: number
-  data?: Buffer
-  linkname?: string
-}
-
-/** An archive as another tar writer (tar-stream itself) would make it. */
-async function archive(entries: TestEntry[]): Promise<Buffer> {
-  const writer = pack()
-  for (const entry of entries) {
-    const header = {name: entry.path, type: entry.kind, mode: entry.mode, mtime: new Date(entry.mtime * 1000), ...(entry.linkname ? {linkname: entry.linkname} : {})}
-    if (entry.kind === 'file') writer.entry(header, entry.data ?? Buffer.alloc(0))
-    else writer.entry(header)
-  }
-  writer.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of writer as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
+const freshDir = scratchDirs('orch-unit-tar-')
 
 async function readAll(buffer: Buffer, chunkSize = 777): Promise<Array<TarEntry & {data: Buffer}>> {
   const out: Array<TarEntry & {data: Buffer}> = []

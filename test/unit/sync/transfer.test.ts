@@ -1,24 +1,15 @@
 /** The tar stream `orch run --sync` sends, checked by GNU tar. */
 import {execFileSync} from 'node:child_process'
-import {lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, chmodSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, utimesSync, chmodSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
+import {NAMES, scratchDirs} from '../../helpers/tar-fixtures.js'
 import type {LocalEntry} from '../../../src/sync/listing.js'
 import type {SyncPlan} from '../../../src/sync/plan.js'
 import {tarStream} from '../../../src/sync/transfer.js'
 
-const scratch = mkdtempSync(join(tmpdir(), 'orch-unit-sync-'))
-afterAll(() => rmSync(scratch, {recursive: true, force: true}))
-let counter = 0
-const freshDir = () => {
-  const dir = join(scratch, String(counter++))
-  mkdirSync(dir, {recursive: true})
-  return dir
-}
-
-const NAMES = ['a file with spaces.txt', `quote's "double".txt`, 'new\nline.txt', 'ünïcødé-日本語.txt', `${'d'.repeat(70)}/${'e'.repeat(70)}/long-${'f'.repeat(90)}.txt`, 'tab\there', '-leading-dash', 'back\\slash']
+const freshDir = scratchDirs('orch-unit-sync-')
 
 /** What `orch run --sync` sends for `plan`, without its "tar\n" line. */
 async function syncArchive(root: string, plan: SyncPlan): Promise<{tar: Buffer; failure: {error?: Error}}> {
