@@ -2,5 +2,8 @@
 // orch's connection holder (src/hosts/holder-main.ts), started detached by an orch command: it
 // reads its target on stdin and serves the socket named as its argument (the argument is only
 // there so `ps` shows which holder is which).
-const {holderMain} = await import('../dist/hosts/holder-main.js')
-await holderMain()
+'use strict'
+const {join} = require('node:path')
+const {pathToFileURL} = require('node:url')
+
+import(pathToFileURL(join(__dirname, '..', 'dist', 'hosts', 'holder-main.js')).href).then(({holderMain}) => holderMain())

@@ -1,36 +1,33 @@
 import {existsSync} from 'node:fs'
 
+import {guardStdout} from '../terminal/stdout.js'
+import {commandPath} from './command-words.js'
 import type {OrchCommandClass} from './command.js'
 import {runCommand} from './command.js'
 
 /**
- * bin/run.js's first stop: the command named by the first word (or the first two, for a topic
- * such as `host up`) is imported and run directly, through the same class oclif would load. Help,
- * `orch` alone, `--version`, unknown commands and plugin commands (autocomplete) are oclif's: this
- * returns false for them. ORCH_NO_FAST_PATH=1 sends everything through oclif (the parity tests).
+ * The entry point when a command has no bundle (dist/fast/, see scripts/bundle-commands.mjs) —
+ * a build without the bundling step, or the sources under test: the command named by the first
+ * words is imported and run through the same class oclif would load; everything else is oclif's.
  */
+export async function main(argv: readonly string[], oclifRoot: string): Promise<void> {
+  // First, so a reader that leaves early (| head) ends every path below quietly with status 0.
+  guardStdout()
+  if (await dispatch(argv)) return
+  const {runOclif} = await import('./oclif-main.js')
+  await runOclif([...argv], oclifRoot)
+}
+
+/** Runs the command the first words name and returns true, or returns false to leave it to oclif. ORCH_NO_FAST_PATH=1 sends everything through oclif (the parity tests). */
 export async function dispatch(argv: readonly string[]): Promise<boolean> {
   if (process.env.ORCH_NO_FAST_PATH) return false
-  const end = argv.indexOf('--')
-  if ((end === -1 ? argv : argv.slice(0, end)).some((word) => word === '--help' || word === '-h' || word.startsWith('--help='))) return false
-  const found = commandFile(argv)
+  const found = commandPath(argv, (path) => existsSync(commandUrl(path)))
   if (!found) return false
-  const {default: command} = (await import(found.url.href)) as {default: OrchCommandClass}
+  const {default: command} = (await import(commandUrl(found.path).href)) as {default: OrchCommandClass}
   await runCommand(command.spec, argv.slice(found.words))
   return true
 }
 
-const WORD = /^[a-z][a-z-]*$/
 // .ts when this module runs from source (the tests), .js when built.
 const EXT = import.meta.url.slice(import.meta.url.lastIndexOf('.'))
-
-function commandFile(argv: readonly string[]): {url: URL; words: number} | undefined {
-  const [first, second] = argv
-  if (first === undefined || !WORD.test(first)) return undefined
-  if (second !== undefined && WORD.test(second)) {
-    const url = new URL(`../commands/${first}/${second}${EXT}`, import.meta.url)
-    if (existsSync(url)) return {url, words: 2}
-  }
-  const url = new URL(`../commands/${first}${EXT}`, import.meta.url)
-  return existsSync(url) ? {url, words: 1} : undefined
-}
+const commandUrl = (path: string) => new URL(`../commands/${path}${EXT}`, import.meta.url)

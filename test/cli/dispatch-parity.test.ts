@@ -1,12 +1,13 @@
 /**
- * Every command answers the same through bin/run.js's dispatcher (src/cli/dispatch.ts) and through
+ * Every command answers the same through bin/run.js's dispatcher (its bundle under dist/fast/, built
+ * by scripts/bundle-commands.mjs; src/cli/dispatch.ts when there is none) and through
  * oclif (ORCH_NO_FAST_PATH=1): the same stdout, stderr and exit status, errors included. Both reach
  * the same command class and the one parser, so a difference means the oclif wiring (argv, ids,
  * topics) or the dispatcher's lookup went wrong. Needs a build. Every run has its own HOME and no
  * ORCH_* variable: no cloud host is configured, and local jobs land in that HOME.
  */
 import {execFile} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -112,4 +113,32 @@ describe('the dispatcher and oclif print the same', () => {
     const covered = new Set(ARGUMENT_LISTS.map((args) => (args[0] === 'host' ? `host:${args[1]}` : args[0])))
     expect(Object.keys(manifest.commands).filter((id) => !covered.has(id))).toEqual([])
   })
+
+  it('every command in the manifest has its bundle, so none falls back to loading dist/ module by module', async () => {
+    const {readFileSync} = await import('node:fs')
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const missing = Object.keys(manifest.commands).filter((id) => !existsSync(join(ROOT, 'dist/fast/commands', `${id.replace(':', '/')}.cjs`)))
+    expect(missing).toEqual([])
+  })
+
+  it('without bundles, bin/run.js answers the same through dist/ (a build whose bundling step did not run)', async () => {
+    const {cpSync} = await import('node:fs')
+    const copy = join(tmp, 'unbundled')
+    for (const part of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(join(ROOT, part), join(copy, part), {recursive: true})
+    rmSync(join(copy, 'dist', 'fast'), {recursive: true})
+    symlinkNodeModules(copy)
+    const args = ['route', '--json', '--runtime', '15m']
+    const bundled = await orch(args)
+    const unbundled = await new Promise<{code: number; stdout: string}>((resolve) => {
+      execFile(process.execPath, [join(copy, 'bin', 'run.js'), ...args], {cwd: work, env: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home}}, (error, stdout) =>
+        resolve({code: error ? -1 : 0, stdout: String(stdout)}),
+      )
+    })
+    expect(unbundled).toEqual({code: 0, stdout: bundled.stdout})
+    expect(JSON.parse(bundled.stdout)).toMatchObject({target: 'cloud'})
+  })
 })
+
+function symlinkNodeModules(dir: string): void {
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+}

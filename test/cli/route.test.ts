@@ -378,8 +378,8 @@ process.on('exit', () => appendFileSync(process.env.ORCH_TEST_TRACE, Object.keys
       return readFileSync(out, 'utf8')
     }
     const fast = await loaded({})
-    expect(fast).toContain('/dist/cli/dispatch.js')
-    expect(fast).toContain('/dist/commands/route.js')
+    expect(fast).toContain('/dist/fast/commands/route.cjs')
+    expect(fast).not.toContain('/dist/cli/')
     expect(fast).not.toContain('@oclif/core')
     expect(fast).not.toContain('@aws-sdk')
     expect(fast).not.toContain('/ssh2/')
