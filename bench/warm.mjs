@@ -108,6 +108,8 @@ try {
       return result.ms
     },
     sshRun: async () => (await ssh('tmux', sshArgs, tmuxLine(`x${run++}`))).ms,
+    // What any Node command pays before its first line runs: the floor under every orch series.
+    nodeStart: async () => (await mustRun('node -e 0', process.execPath, ['-e', '0'])).ms,
     cmRun: async () => (await ssh('tmux (master)', masterArgs, tmuxLine(`m${run++}`))).ms,
   }
   const names = Object.keys(series)
@@ -133,6 +135,7 @@ try {
   row('warm orch run vs ssh mkdir+tmux', 'runWarm', 'sshRun', 'cmRun', GOALS.warmRun)
   row('cold orch run (PERSIST=0) vs ssh mkdir+tmux', 'runCold', 'sshRun', 'cmRun', GOALS.coldRun)
   for (const name of names) console.log(`  ${name.padEnd(10)} median ${fmtMs(m[name])}; ${spread(samples[name])} ms`)
+  console.log(`  node -e 0 alone is ${(m.nodeStart / m.sshTrue).toFixed(2)}× ssh true and ${(m.nodeStart / m.sshRun).toFixed(2)}× ssh mkdir+tmux: no Node command goes below that`)
   console.log('')
   table(rows, ['measurement', 'orch (median)', 'ssh (median)', 'ssh ControlMaster (floor)', 'ratio', 'goal', 'result'])
   console.log(`  load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
