@@ -1,28 +1,42 @@
 import {OrchError} from '../errors/errors.js'
 import {SCRIPT_STATUS, controlScript} from './host-scripts.js'
-import {type JobEntry, JobRecordStream, newestFirst} from './job-record.js'
+import {type JobEntry, JobRecordStream, JsonJobList, newestFirst} from './job-record.js'
 import type {JobSite} from './site.js'
 
 export type {JobEntry} from './job-record.js'
 
 /** Every job on the given sites (only the unfinished ones with `unfinishedOnly`), newest first: one round trip per site. */
 export async function listJobs(sites: readonly JobSite[], options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
+  const perSite = await Promise.all(sites.map((site) => readRecords(site, options, new JobRecordStream(recordSite(site)))))
+  return perSite.flat().sort(newestFirst)
+}
+
+/** listJobs as the JSON texts `orch list --json` prints (see JsonJobList): the same records, in the same order. */
+export async function listJobsAsJson(sites: readonly JobSite[]): Promise<JsonJobList> {
   const perSite = await Promise.all(
     sites.map(async (site) => {
-      const records = new JobRecordStream({target: site.target, label: site.host.label, logPath: (name) => site.logPath(name)})
-      const stderr: Buffer[] = []
-      const code = await site.stream(controlScript('list'), options.unfinishedOnly ? ['unfinished'] : [], {
-        onStdout: (chunk) => records.push(chunk),
-        onStderr: (chunk) => void stderr.push(chunk),
-      })
-      if (code !== 0) {
-        const why = code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : Buffer.concat(stderr).toString().trim().split('\n').at(-1) || `status ${code}`
-        throw new OrchError('failure', `listing jobs on ${site.host.label} failed: ${why}`, 'check the host with ssh; nothing was changed')
-      }
-      return records.end()
+      const list = new JsonJobList()
+      await readRecords(site, {}, new JobRecordStream(recordSite(site), list.add))
+      return list
     }),
   )
-  return perSite.flat().sort(newestFirst)
+  // In site order, as listJobs' stable sort leaves jobs that started in the same second.
+  return JsonJobList.joined(perSite)
+}
+
+const recordSite = (site: JobSite) => ({target: site.target, label: site.host.label, logPath: (name: string) => site.logPath(name)})
+
+async function readRecords(site: JobSite, options: {unfinishedOnly?: boolean}, records: JobRecordStream): Promise<JobEntry[]> {
+  const stderr: Buffer[] = []
+  const code = await site.stream(controlScript('list'), options.unfinishedOnly ? ['unfinished'] : [], {
+    onStdout: (chunk) => records.push(chunk),
+    onStderr: (chunk) => void stderr.push(chunk),
+  })
+  if (code !== 0) {
+    const why = code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : Buffer.concat(stderr).toString().trim().split('\n').at(-1) || `status ${code}`
+    throw new OrchError('failure', `listing jobs on ${site.host.label} failed: ${why}`, 'check the host with ssh; nothing was changed')
+  }
+  return records.end()
 }
 
 /** Jobs not finished: QUEUED, STARTING, RUNNING. */

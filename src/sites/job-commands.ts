@@ -2,7 +2,8 @@ import type {OrchConfig} from '../config/config.js'
 import {OrchError} from '../errors/errors.js'
 import {attachJob} from '../jobs/attach-job.js'
 import {type CronOutcome, RETENTION_MARKER, manageCronLine} from '../jobs/cron-lines.js'
-import {type JobEntry, listJobs} from '../jobs/list-jobs.js'
+import type {JsonJobList} from '../jobs/job-record.js'
+import {type JobEntry, listJobs, listJobsAsJson} from '../jobs/list-jobs.js'
 import {type PruneOutcome, pruneJobs} from '../jobs/prune-jobs.js'
 import {type RollbackPlan, applyRollback, planRollback} from '../jobs/rollback-job.js'
 import {type StopOutcome, stopJob} from '../jobs/stop-job.js'
@@ -20,6 +21,11 @@ import {type Where, siteFor} from './sites.js'
 /** orch list and orch status: the jobs on this machine and the cloud host (or only `where`), newest first. */
 export function listJobsAt(config: OrchConfig, where: Where | undefined, options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
   return withListedSites(config, where, (sites) => listJobs(sites, options))
+}
+
+/** orch list --json: listJobsAt's records as the JSON texts printed (see JsonJobList). */
+export function listJobsAsJsonAt(config: OrchConfig, where: Where | undefined): Promise<JsonJobList> {
+  return withListedSites(config, where, (sites) => listJobsAsJson(sites))
 }
 
 /** orch stop: find the job (here or on the cloud host) and end it. */

@@ -10,7 +10,15 @@ import type {JobEntry} from '../../../src/jobs/job-record.js'
 const formatList = vi.hoisted(() => vi.fn((jobs: readonly unknown[]) => `table of ${jobs.length}`))
 
 vi.mock('../../../src/output/format-jobs.js', async (original) => ({...(await original<object>()), formatList}))
-vi.mock('../../../src/sites/job-commands.js', async (original) => ({...(await original<object>()), listJobsAt: async () => JOBS}))
+vi.mock('../../../src/sites/job-commands.js', async (original) => {
+  const {JsonJobList} = await import('../../../src/jobs/job-record.js')
+  const asJson = () => {
+    const list = new JsonJobList()
+    for (const job of JOBS) list.add(job)
+    return list
+  }
+  return {...(await original<object>()), listJobsAt: async () => JOBS, listJobsAsJsonAt: async () => asJson()}
+})
 
 const JOBS = [
   {

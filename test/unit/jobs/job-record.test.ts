@@ -64,3 +64,52 @@ describe('job list parsing', () => {
     expect(jobs.find((job) => job.name === 'c')).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
 })
+
+describe('JsonJobList', () => {
+  const site = {target: 'cloud' as const, label: 'lab', logPath: (name: string) => `~/logs/${name}/run.log`}
+  const line = (name: string, started: string, created: string, command = 'true') =>
+    ['J', name, 'DONE', '0', '-', started, started === '-' ? '-' : String(Number(started) + 5), '1', '-', '-', 'orch', created, JSON.stringify({command, host: 'lab'})].join('\t')
+  const output = [
+    line('b', '1700000100', '1700000090'),
+    line('a', '1700000200', '1700000190', 'echo "quoted" ✓'),
+    line('same-second-1', '1700000150', '1700000140'),
+    line('same-second-2', '1700000150', '1700000140'),
+    line('never-started', '-', '1700000300'),
+  ].join('\n')
+
+  it('prints the very records listJobs returns, in the same order, as one JSON text each', async () => {
+    const {JobRecordStream, JsonJobList, parseJobList} = await import('../../../src/jobs/job-record.js')
+    const {jsonDocument} = await import('../../../src/output/json.js')
+    const list = new JsonJobList()
+    const stream = new JobRecordStream(site, list.add)
+    stream.push(Buffer.from(output))
+    stream.end()
+    const records = parseJobList(output, site)
+    expect(list.lines()).toEqual(records.map((record) => JSON.stringify(record)))
+    expect(records.map((record) => record.name)).toEqual(['never-started', 'a', 'same-second-1', 'same-second-2', 'b'])
+    expect(jsonDocument(list, false)).toBe(jsonDocument(records, false))
+    expect(jsonDocument(list, true)).toBe(jsonDocument(records, true))
+    expect(JSON.parse(JSON.stringify(list))).toEqual(records)
+  })
+
+  it('joins the lists of several sites in site order, as listJobs does for jobs of the same second', async () => {
+    const {JobRecordStream, JsonJobList, parseJobList} = await import('../../../src/jobs/job-record.js')
+    const local = {...site, target: 'local' as const, label: 'local'}
+    const lists = [site, local].map((where) => {
+      const list = new JsonJobList()
+      const stream = new JobRecordStream(where, list.add)
+      stream.push(Buffer.from(output))
+      stream.end()
+      return list
+    })
+    const expected = [...parseJobList(output, site), ...parseJobList(output, local)].sort((await import('../../../src/jobs/job-record.js')).newestFirst)
+    expect(JsonJobList.joined(lists).lines()).toEqual(expected.map((record) => JSON.stringify(record)))
+  })
+
+  it('an empty list prints [] like an empty array', async () => {
+    const {JsonJobList} = await import('../../../src/jobs/job-record.js')
+    const {jsonDocument} = await import('../../../src/output/json.js')
+    expect(jsonDocument(new JsonJobList(), false)).toBe(jsonDocument([], false))
+    expect(jsonDocument(new JsonJobList(), true)).toBe(jsonDocument([], true))
+  })
+})
