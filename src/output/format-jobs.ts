@@ -18,9 +18,14 @@ export function table(header: string[], rows: string[][]): string {
   return [style().bold(line(header)), ...rows.map(line)].join('\n')
 }
 
-const oneLine = (command: string, max = 50) => {
+let graphemes: Intl.Segmenter | undefined
+
+/** A command on one line of at most `max` characters as a reader counts them: an emoji or an accented letter is never cut in two. */
+export function oneLine(command: string, max = 50): string {
   const flat = command.replace(/\s*\n\s*/g, ' ⏎ ')
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+  if (flat.length <= max) return flat
+  const parts = Array.from((graphemes ??= new Intl.Segmenter()).segment(flat), (part) => part.segment)
+  return parts.length > max ? `${parts.slice(0, max - 1).join('')}…` : flat
 }
 
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {

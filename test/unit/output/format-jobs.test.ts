@@ -115,3 +115,23 @@ describe('formatStatus', () => {
     ])
   })
 })
+
+describe('oneLine', () => {
+  it('cuts a long command between characters a reader sees, never inside an emoji or a combined letter', async () => {
+    const {oneLine} = await import('../../../src/output/format-jobs.js')
+    const rocket = '🚀'.repeat(60)
+    expect(oneLine(rocket)).toBe(`${'🚀'.repeat(49)}…`)
+    expect(oneLine(rocket)).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+    const family = '👨‍👩‍👧'.repeat(51)
+    expect(oneLine(family)).toBe(`${'👨‍👩‍👧'.repeat(49)}…`)
+    const accented = 'e\u0301'.repeat(51)
+    expect(oneLine(accented)).toBe(`${'e\u0301'.repeat(49)}…`)
+  })
+
+  it('keeps a command of 50 characters or fewer whole, its lines joined', async () => {
+    const {oneLine} = await import('../../../src/output/format-jobs.js')
+    expect(oneLine('🚀'.repeat(50))).toBe('🚀'.repeat(50))
+    expect(oneLine('make\n  test')).toBe('make ⏎ test')
+    expect(oneLine('x'.repeat(51))).toBe(`${'x'.repeat(49)}…`)
+  })
+})
