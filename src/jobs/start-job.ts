@@ -1,5 +1,6 @@
 import {shellWord} from '../hosts/shell-words.js'
 import {OrchError, usageError} from '../errors/errors.js'
+import {formatMoney} from '../routing/cost.js'
 import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
 import type {JobMeta} from './job-record.js'
 import type {JobSite} from './site.js'
@@ -72,7 +73,8 @@ function wrapperOptions(guardrails: Guardrails, hostLabel: string, hold?: Approv
 /** The approval gate's options (orch-wrapper.sh): numbers and a currency code only. */
 function holdOptions(hold: ApprovalHold | undefined): string[] {
   if (!hold) return []
-  const amount = (value: number) => (Number.isFinite(value) ? String(Math.round(value * 10_000) / 10_000) : '0')
+  // "2.50", never a currency name or anything else sh would read as more than a word.
+  const amount = (value: number) => formatMoney(value, '').trim().replace(/[^0-9.]/g, '')
   return [
     'hold=approval',
     `hold_cost=${hold.estimatedAmount === null ? 'unknown' : amount(hold.estimatedAmount)}`,

@@ -10,7 +10,7 @@ dir=$1 mode=${2:-local} sock=${3:-} session=${4:-}
 log=$dir/run.log
 root=${dir%/*}
 retries=0 retry_delay=30 backoff=2 max_parallel=0 notify=off max_log_size=0 host_label=
-hold= hold_cost= hold_limit= currency=
+hold='' hold_cost='' hold_limit='' currency=''
 # shellcheck source=/dev/null # written by start.sh for this job
 [ -f "$dir/options" ] && . "$dir/options"
 trap '' HUP INT TERM QUIT
