@@ -156,6 +156,8 @@ describe.skipIf(NO_SANDBOX)('the approval gate, end to end', {timeout: 120_000},
       estimatedCost: null,
       estimatedCostReason: 'no runtime estimate: give --runtime (e.g. --runtime 2h)',
     })
+    // Written by the job's wrapper, which orch run does not wait for.
+    await waitUntil('the approval request', () => existsSync(join(jobDir('gate-unknown'), 'approval-request')) && readFileSync(join(jobDir('gate-unknown'), 'approval-request'), 'utf8').endsWith('\n'), 20_000)
     expect(readFileSync(join(jobDir('gate-unknown'), 'approval-request'), 'utf8')).toMatch(/^gate-unknown is waiting for approval on \S+: cost unknown\n/)
     expect((await world.orch(['stop', 'gate-unknown'], {env: PRICED})).code).toBe(0)
 
