@@ -13,7 +13,7 @@ import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {OrchError} from '../errors/errors.js'
-import {awsFailure} from './aws-errors.js'
+import {awsFailure, isAccessDenied} from './aws-errors.js'
 import {createEc2Client, describeTarget, regionOf} from './ec2.js'
 import {targetCacheKey} from './instance-cache.js'
 import {type InstanceConfig, defaultCacheDir, instanceTarget} from './resolve-host.js'
@@ -21,6 +21,8 @@ import {SDK_CLIENT_RETRY, type RetryOptions, withRetry} from './retry.js'
 import {silenceSdkNodeVersionWarning} from './util.js'
 
 export const PRICE_CACHE_MAX_AGE_MS = 24 * 60 * 60_000
+/** A refusal (no permission, no such price) is remembered this long, so that every command does not ask again. */
+export const PRICE_FAILURE_MAX_AGE_MS = 60 * 60_000
 
 /** The Price List API answers only in a few regions; us-east-1 serves every region's prices. */
 export const PRICING_API_REGION = 'us-east-1'
@@ -101,20 +103,30 @@ function priceCacheFile(dir: string, key: string): string {
   return path.join(dir, `price-${safe}.json`)
 }
 
-async function readPriceCache(file: string, now: number): Promise<Ec2Price | null> {
+/** A remembered refusal: what AWS said, and when. */
+interface PriceFailure {
+  error: string
+  hint: string | null
+  checkedAt: string
+}
+
+async function readPriceCache(file: string, now: number): Promise<Ec2Price | PriceFailure | null> {
   try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as Partial<Ec2Price>
-    if (typeof data.amount !== 'number' || typeof data.currency !== 'string' || typeof data.instanceType !== 'string' || typeof data.region !== 'string' || typeof data.checkedAt !== 'string') return null
+    const data = JSON.parse(await readFile(file, 'utf8')) as Partial<Ec2Price> & Partial<PriceFailure>
+    if (typeof data.checkedAt !== 'string') return null
     const age = now - Date.parse(data.checkedAt)
+    const failed = typeof data.error === 'string'
     // A time in the future (a clock change) is not trusted either, beyond a minute of skew.
-    if (!(age <= PRICE_CACHE_MAX_AGE_MS && age >= -60_000)) return null
+    if (!(age <= (failed ? PRICE_FAILURE_MAX_AGE_MS : PRICE_CACHE_MAX_AGE_MS) && age >= -60_000)) return null
+    if (failed) return {error: data.error!, hint: typeof data.hint === 'string' ? data.hint : null, checkedAt: data.checkedAt}
+    if (typeof data.amount !== 'number' || typeof data.currency !== 'string' || typeof data.instanceType !== 'string' || typeof data.region !== 'string') return null
     return data as Ec2Price
   } catch {
     return null
   }
 }
 
-async function writePriceCache(file: string, price: Ec2Price): Promise<void> {
+async function writePriceCache(file: string, price: Ec2Price | PriceFailure): Promise<void> {
   await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
   const temporary = `${file}.${process.pid}.${Date.now()}.tmp`
   await writeFile(temporary, `${JSON.stringify(price, null, 2)}\n`, {mode: 0o600})
@@ -140,15 +152,27 @@ export async function ec2HourlyPrice(config: Pick<InstanceConfig, 'ec2InstanceId
   const now = options.now ?? Date.now
   const file = priceCacheFile(options.cacheDir ?? defaultCacheDir(), `${targetCacheKey(target)}${config.region ? `@${config.region}` : ''}`)
   const cached = await readPriceCache(file, now())
+  if (cached && 'error' in cached) throw new OrchError('cloud', `${cached.error} (remembered from ${cached.checkedAt})`, cached.hint ?? undefined)
   if (cached) return cached
-  const ec2 = options.ec2 ?? (await createEc2Client(config.region))
-  const info = await describeTarget(ec2, target, {retry: options.retry})
-  if (!info.instanceType) throw new OrchError('cloud', `AWS did not say the instance type of ${info.instanceId}`, 'set ORCH_HOURLY_PRICE to the host\'s price per hour')
-  const region = config.region ?? (await regionOf(ec2))
-  if (!region) throw new OrchError('config', 'no AWS region to look the price up in', 'set AWS_REGION (or ORCH_HOURLY_PRICE)')
-  const pricing = options.pricing ?? (await createPricingClient())
-  const hourly = await fetchOnDemandPrice(pricing, info.instanceType, region, options.retry)
-  const price: Ec2Price = {...hourly, instanceType: info.instanceType, region, checkedAt: new Date(now()).toISOString()}
+  let price: Ec2Price
+  try {
+    const ec2 = options.ec2 ?? (await createEc2Client(config.region))
+    const info = await describeTarget(ec2, target, {retry: options.retry})
+    if (!info.instanceType) throw new OrchError('cloud', `AWS did not say the instance type of ${info.instanceId}`, 'set ORCH_HOURLY_PRICE to the host\'s price per hour')
+    const region = config.region ?? (await regionOf(ec2))
+    if (!region) throw new OrchError('config', 'no AWS region to look the price up in', 'set AWS_REGION (or ORCH_HOURLY_PRICE)')
+    const pricing = options.pricing ?? (await createPricingClient())
+    const hourly = await fetchOnDemandPrice(pricing, info.instanceType, region, options.retry)
+    price = {...hourly, instanceType: info.instanceType, region, checkedAt: new Date(now()).toISOString()}
+  } catch (error) {
+    // A refusal (no permission; no price for the type) stays one for a while. Anything else (the
+    // network, throttling, credentials that a login may fix) is asked again next time.
+    const cause = (error as {cause?: unknown}).cause
+    if (error instanceof OrchError && (cause === undefined ? error.kind === 'cloud' : isAccessDenied(cause))) {
+      await writePriceCache(file, {error: error.message, hint: error.hint ?? null, checkedAt: new Date(now()).toISOString()}).catch(() => {})
+    }
+    throw error
+  }
   await writePriceCache(file, price).catch(() => {
     // A cache that cannot be written only costs a Price List call next time.
   })

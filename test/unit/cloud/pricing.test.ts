@@ -12,7 +12,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createEc2Client} from '../../../src/cloud/ec2.js'
-import {PRICE_CACHE_MAX_AGE_MS, createPricingClient, ec2HourlyPrice, fetchOnDemandPrice} from '../../../src/cloud/pricing.js'
+import {PRICE_CACHE_MAX_AGE_MS, PRICE_FAILURE_MAX_AGE_MS, createPricingClient, ec2HourlyPrice, fetchOnDemandPrice} from '../../../src/cloud/pricing.js'
 import {OrchError} from '../../../src/errors/errors.js'
 
 const ID = 'i-0123456789abcdef0'
@@ -120,7 +120,20 @@ describe('ec2HourlyPrice', () => {
     expect(pricingMock.commandCalls(GetProductsCommand)).toHaveLength(2)
   })
 
-  it('a target by tag has its own cache entry; a failed lookup caches nothing', async () => {
+  it('a refusal (no permission) is remembered for an hour: no AWS call meanwhile; then asked again', async () => {
+    pricingMock.on(GetProductsCommand).rejects(Object.assign(new Error('not allowed'), {name: 'AccessDeniedException', $metadata: {httpStatusCode: 400}}))
+    let now = NOW
+    const options = {cacheDir, ec2, pricing, now: () => now, retry: NO_WAIT}
+    await expect(ec2HourlyPrice(config, options)).rejects.toMatchObject({message: expect.stringContaining('pricing:GetProducts is missing')})
+    now = NOW + PRICE_FAILURE_MAX_AGE_MS - 1000
+    await expect(ec2HourlyPrice(config, options)).rejects.toMatchObject({kind: 'cloud', message: expect.stringMatching(/pricing:GetProducts is missing .*\(remembered from 2026-02-16T12:00:00\.000Z\)$/)})
+    expect(pricingMock.commandCalls(GetProductsCommand)).toHaveLength(1)
+    now = NOW + PRICE_FAILURE_MAX_AGE_MS + 1000
+    pricingMock.on(GetProductsCommand).resolves({PriceList: [product('0.0864')]})
+    expect(await ec2HourlyPrice(config, options)).toMatchObject({amount: 0.0864})
+  })
+
+  it('a target by tag has its own cache entry; a failed lookup AWS may answer next time (unavailable) caches nothing', async () => {
     pricingMock.on(GetProductsCommand).rejects(Object.assign(new Error('down'), {name: 'ServiceUnavailableException', $metadata: {httpStatusCode: 503}}))
     const options = {cacheDir, ec2, pricing, now: () => NOW, retry: NO_WAIT}
     await expect(ec2HourlyPrice({ec2Tag: {key: 'Name', value: 'orch'}, region: 'eu-central-1'}, options)).rejects.toBeInstanceOf(OrchError)
