@@ -3,7 +3,7 @@ import type {Progress} from '../terminal/progress.js'
 import type {JobProfile, Reason} from '../routing/profile.js'
 import {route} from '../routing/route.js'
 import {readLog} from '../jobs/follow-log.js'
-import {type JobSpec, commandText, createJob} from '../jobs/start-job.js'
+import {type ApprovalHold, type JobPricing, type JobSpec, commandText, createJob} from '../jobs/start-job.js'
 import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
 import {hourlyPriceFor} from './host-price.js'
@@ -78,24 +78,16 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
       ? decision.reasons
       : [{code: 'where-forced', message: `--where ${target} given${decision.target === target ? '' : `; the rules say ${decision.target}`}`, inferred: false}]
 
-  // The price is recorded with the job even without a runtime estimate: orch list's cost needs it.
-  const price = await hourlyPriceFor(config, target)
-  const estimate = estimateCost(target, request.profile.runtimeMs, price, config.currency)
-  const holdWhy = request.approval && !request.approval.approved ? approvalNeeded(estimate, request.approval) : null
-  const cost = {...estimate, waitingFor: null, approval: null}
-  const pricing = {
-    ...('price' in price ? {hourlyPrice: price.price.amount, currency: price.price.currency, priceBasis: price.price.basis} : {}),
-    ...(request.profile.runtimeMs === undefined ? {} : {runtimeEstimateSeconds: Math.round(request.profile.runtimeMs / 1000)}),
-  }
-  const hold = holdWhy === null ? undefined : {estimatedAmount: estimate.estimatedCost?.amount ?? null, maxCost: request.approval?.maxCost, currency: estimate.estimatedCost?.currency ?? config.currency}
-  request = {...request, spec: {...request.spec, pricing, ...(hold ? {hold} : {})}}
+  if (target === 'cloud' && config.hourlyPrice === undefined) ui.progress.update('looking up the host\'s price…')
+  const {cost, spec, holdWhy} = await priceJob(config, target, request)
+  const priced: RunRequest = {...request, spec}
 
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
-  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})
+  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: priced.startTimeoutMs})
   try {
     // Loaded only for --sync: tar-stream and the ignore rules would cost every other run start-up time.
-    const synced = request.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
-    const req = synced ? {...request, spec: synced.spec} : request
+    const synced = priced.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, priced.sync, priced.spec, ui) : undefined
+    const req = synced ? {...priced, spec: synced.spec} : priced
     const outcome =
       target === 'local'
         ? await runLocal(site, req, reasons, ui, cost)
@@ -110,6 +102,25 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
 }
 
 type OutcomeCost = Pick<RunOutcome, 'estimatedCost' | 'estimatedCostReason' | 'waitingFor' | 'approval'>
+
+/**
+ * The job's estimated cost, the price and estimate recorded with it on its host (orch list's cost
+ * and orch status's ETA need them, even without an estimate), and why it must wait for approval
+ * (null: it may start).
+ */
+async function priceJob(config: OrchConfig, target: 'cloud' | 'local', request: RunRequest): Promise<{cost: OutcomeCost; spec: JobSpec; holdWhy: string | null}> {
+  const price = await hourlyPriceFor(config, target)
+  const runtimeMs = request.profile.runtimeMs
+  const estimate = estimateCost(target, runtimeMs, price, config.currency)
+  const holdWhy = request.approval && !request.approval.approved ? approvalNeeded(estimate, request.approval) : null
+  const pricing: JobPricing = {
+    ...('price' in price ? {hourlyPrice: price.price.amount, currency: price.price.currency, priceBasis: price.price.basis} : {}),
+    ...(runtimeMs === undefined ? {} : {runtimeEstimateSeconds: Math.round(runtimeMs / 1000)}),
+  }
+  const hold: ApprovalHold | undefined =
+    holdWhy === null ? undefined : {estimatedAmount: estimate.estimatedCost?.amount ?? null, maxCost: request.approval?.maxCost, currency: estimate.estimatedCost?.currency ?? config.currency}
+  return {cost: {...estimate, waitingFor: null, approval: null}, spec: {...request.spec, pricing, ...(hold ? {hold} : {})}, holdWhy}
+}
 
 /** Over its cost limit: the job is created on the host waiting for approval, and not started. */
 async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], cost: OutcomeCost, why: string): Promise<RunOutcome> {
