@@ -6,7 +6,8 @@
  * (ORCH_HOURLY_PRICE): the AWS Price List is tested in test/unit/cloud/pricing.test.ts. The built
  * CLI runs as a child process (`npm run build` first).
  */
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -122,6 +123,29 @@ describe.skipIf(NO_SANDBOX)('the approval gate, end to end', {timeout: 120_000},
     expect((await world.orch(['approve', 'gate-nosuch'], {env: PRICED})).code).toBe(EXIT_CODES.notFound)
   })
 
+  it('three approvals at once: one takes the queue ticket, the others are told it was approved; it then waits for a slot like any job', async () => {
+    const held = await run('gate-race', ['--runtime', '5h', '--max-cost', '1'], 'echo raced')
+    expect(held.code, held.stderr).toBe(EXIT_CODES.awaitingApproval)
+    // The only slot is taken, so the approved job stays in the queue where its ticket can be seen.
+    mkdirSync(join(world.logRoot, '.orch-queue'), {recursive: true})
+    const holder = spawn('flock', [join(world.logRoot, '.orch-queue', 'slot-1'), 'sleep', '600'], {stdio: 'ignore', detached: true})
+    try {
+      await sleep(300)
+      const answers = await Promise.all([1, 2, 3].map(() => world.orch(['approve', 'gate-race', '--json'], {env: PRICED})))
+      for (const answer of answers) expect(answer.code, answer.stderr).toBe(0)
+      const docs = answers.map((answer) => JSON.parse(answer.stdout) as {approved: boolean; alreadyApproved: boolean})
+      expect(docs.filter((doc) => doc.approved)).toHaveLength(1)
+      expect(docs.filter((doc) => doc.alreadyApproved)).toHaveLength(2)
+      expect(tickets().filter((ticket) => ticket.endsWith('-gate-race'))).toHaveLength(1)
+      await waitUntil('gate-race to wait for a slot', async () => (await listed('gate-race', 'status'))?.waitingFor === 'slot', 20_000, 300)
+      expect(await listed('gate-race', 'status')).toMatchObject({state: 'QUEUED', waitingFor: 'slot', queuePosition: 1})
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL')
+    }
+    expect(await world.waitForExit('gate-race')).toBe('raced\n[EXIT: 0]\n')
+    expect(tickets().filter((ticket) => ticket.endsWith('-gate-race'))).toEqual([])
+  })
+
   it('held, then refused with orch stop: STOPPED for good, it never runs, and approving it afterwards is refused', async () => {
     const marker = join(world.tmp, 'ran-anyway')
     const held = await run('gate-refused', ['--runtime', '10h', '--max-cost', '2'], `touch '${marker}'; echo ran`)
@@ -143,10 +167,12 @@ describe.skipIf(NO_SANDBOX)('the approval gate, end to end', {timeout: 120_000},
   })
 
   it('--approve is a yes in advance; ORCH_APPROVAL=unknown holds a job whose cost is unknown; a local job is never held', async () => {
-    const yes = await run('gate-yes', ['--runtime', '5h', '--max-cost', '1', '--approve', '--json'], 'echo yes')
+    // The command's text looks like the members the price is read from: the recorded ones count.
+    const yes = await run('gate-yes', ['--runtime', '5h', '--max-cost', '1', '--approve', '--json'], `echo '"hourlyPrice":99,"currency":"XXX","runtimeEstimateSeconds":1'`)
     expect(yes.code, yes.stderr).toBe(0)
     expect(JSON.parse(yes.stdout)).toMatchObject({state: 'RUNNING', waitingFor: null, estimatedCost: {amount: 2.5}, approval: null})
-    expect(await world.waitForExit('gate-yes')).toBe('yes\n[EXIT: 0]\n')
+    expect(await world.waitForExit('gate-yes')).toBe('"hourlyPrice":99,"currency":"XXX","runtimeEstimateSeconds":1\n[EXIT: 0]\n')
+    expect(await listed('gate-yes')).toMatchObject({cost: {currency: 'USD', hourlyPrice: 0.5, basis: 'final'}, runtimeEstimateSeconds: 18_000})
 
     const unknown = await run('gate-unknown', ['--json'], 'echo unknown', {ORCH_APPROVAL: 'unknown'})
     expect(unknown.code, unknown.stderr).toBe(EXIT_CODES.awaitingApproval)
