@@ -18,7 +18,7 @@ export function formatEstimate(estimate: Partial<CostEstimate>): string {
   const cost = estimate.estimatedCost
   if (!cost) return `cost: unknown (${estimate.estimatedCostReason ?? 'no estimate'})`
   if (cost.basis === 'local') return 'cost: none (runs on this machine)'
-  return `cost: ~${formatMoney(cost.amount, cost.currency)} (${formatMoney(cost.hourlyPrice, cost.currency)}/h × ${formatSeconds(cost.runtimeEstimateSeconds)}, ${cost.basis})`
+  return `cost: ~${formatMoney(cost.amount, cost.currency)} (${formatMoney(cost.hourlyPrice, cost.currency)}/h × ${formatSeconds(cost.runtimeEstimateSeconds ?? 0)}, ${cost.basis})`
 }
 
 /** 5400 → "1h30m"; 90 → "1m30s". */

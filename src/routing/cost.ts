@@ -22,7 +22,8 @@ export interface EstimatedCost {
   currency: string
   basis: PriceBasis
   hourlyPrice: number
-  runtimeEstimateSeconds: number
+  /** null only for a local job given no --runtime (it costs nothing either way). */
+  runtimeEstimateSeconds: number | null
 }
 
 export interface CostEstimate {
@@ -48,7 +49,7 @@ export function costOf(hourly: number, seconds: number): number {
 export function estimateCost(target: Target, runtimeMs: number | null | undefined, price: PriceAnswer, currency: string): CostEstimate {
   const seconds = runtimeMs === null || runtimeMs === undefined ? null : Math.round(runtimeMs / 1000)
   if (target === 'local') {
-    return {estimatedCost: {amount: 0, currency, basis: 'local', hourlyPrice: 0, runtimeEstimateSeconds: seconds ?? 0}, estimatedCostReason: null}
+    return {estimatedCost: {amount: 0, currency, basis: 'local', hourlyPrice: 0, runtimeEstimateSeconds: seconds}, estimatedCostReason: null}
   }
   if (seconds === null) return {estimatedCost: null, estimatedCostReason: 'no runtime estimate: give --runtime (e.g. --runtime 2h)'}
   if ('unknown' in price) return {estimatedCost: null, estimatedCostReason: price.unknown}
