@@ -150,7 +150,8 @@ done
 # state: QUEUED STARTING RUNNING DONE FAILED STOPPED; exit: the status it recorded; reason: why a
 # job is FAILED or STOPPED without one (vanished: its wrapper or session is gone without writing
 # it, e.g. a reboot; never-started: the start never completed), or what its record lacks although
-# the status is known (log-write-failed: output was lost because run.log could not be written); started, ended, created: epoch
+# the status is known (log-write-failed: output was lost because run.log could not be written), or
+# what a QUEUED job waits for besides a slot (approval: a person's yes, orch approve); started, ended, created: epoch
 # seconds on the host; kind: orch | manual; meta: meta.json's first line (JSON), always last.
 #
 # Finished jobs never change, so their records are kept in <root>/.orch-index and read from there
@@ -243,8 +244,22 @@ function member(json, key) { return match(json, "\"" key "\":\"([^\"\\\\]|\\\\.)
 function brief(json,   c, h, t) {
   c = member(json, "command"); if (c == "") return json
   h = member(json, "host"); t = member(json, "createdAt")
-  return "{" c (h == "" ? "" : "," h) (t == "" ? "" : "," t) "}"
+  return "{" c (h == "" ? "" : "," h) (t == "" ? "" : "," t) priced(json) "}"
 }
+# The JSON member KEY of a meta.json line when it is a number ("KEY":1.5), or "".
+function number_member(json, key) { return match(json, "\"" key "\":-?[0-9][0-9.eE+-]*") ? substr(json, RSTART, RLENGTH) : "" }
+# What the cost and ETA of a job are computed from (orch run records them in meta.json), each ",member".
+function priced(json,   out, m) {
+  out = ""
+  m = number_member(json, "hourlyPrice"); if (m != "") out = out "," m
+  m = member(json, "currency"); if (m != "") out = out "," m
+  m = member(json, "priceBasis"); if (m != "") out = out "," m
+  m = number_member(json, "runtimeEstimateSeconds"); if (m != "") out = out "," m
+  return out
+}
+# A job held for approval (orch run over ORCH_MAX_COST; start.sh writes "held") that has not
+# had it (approve.sh writes "approved") nor been refused (stopped).
+function awaiting_approval(d) { return has(d "/held") && !has(d "/approved") && !has(d "/stopped") }
 function finished(state) { return state == "DONE" || state == "FAILED" || state == "STOPPED" }
 function emit(n, rec, state) {
   if (only_unfinished && finished(state)) return
@@ -289,13 +304,16 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
     ex = "-"
     if (alive) {
       livepid = pid
-      if (has(d "/queued") && started == MISSING) state = "QUEUED"
+      if (started == MISSING && awaiting_approval(d)) { state = "QUEUED"; reason = "approval" }
+      else if (has(d "/queued") && started == MISSING) state = "QUEUED"
       else state = (started == MISSING) ? "STARTING" : "RUNNING"
     } else if (pid == MISSING) {
       # The wrapper writes its pid first thing; without one the start is under way, or died.
       if (num(created)) old = (now - created > 120)
       else old = (system("find " q(d "/meta.json") " -mmin +2 2>/dev/null | grep -q .") == 0)
-      if (old) { state = "FAILED"; reason = "never-started" } else state = "STARTING"
+      if (old) { state = "FAILED"; reason = "never-started" }
+      else if (awaiting_approval(d)) { state = "QUEUED"; reason = "approval" }
+      else state = "STARTING"
     } else if (pid_after_ps(d)) {
       # Its wrapper started after the process table was read: not seen yet, not gone.
       state = (started == MISSING) ? "STARTING" : "RUNNING"
@@ -552,6 +570,23 @@ end_strays() {
 }
 
 ensure_newline() { if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n' >> "$1"; fi; }
+
+# take_ticket NAME: a ticket in submission order for the parallel-slot queue (see orch-wrapper.sh):
+# made by start.sh when the job is submitted, or by approve.sh when a job held for approval gets
+# it (it held none while waiting, so it never blocked the queue). Nothing where flock is missing.
+# The sequence number is replaced whole (a failed write never leaves it empty, which would restart
+# the order). Fails printing the system's reason (e.g. a full disk).
+take_ticket() {
+  command -v flock > /dev/null 2>&1 || return 0
+  mkdir -p "$root/.orch-queue" 2> /dev/null || return 1
+  (
+    flock 8 || exit 1
+    _seq=$(cat "$root/.orch-queue/.seq" 2> /dev/null || echo 0)
+    _seq=$((_seq + 1))
+    { echo "$_seq" > "$root/.orch-queue/.seq.new" && [ -s "$root/.orch-queue/.seq.new" ] && mv -f "$root/.orch-queue/.seq.new" "$root/.orch-queue/.seq"; } || { rm -f "$root/.orch-queue/.seq.new"; exit 1; }
+    : > "$root/.orch-queue/ticket-$(printf '%012d' "$_seq")-$1"
+  ) 8> "$root/.orch-queue/.lock" 2>&1
+}
 
 # job_exists NAME: <root>/NAME is a job directory (made by orch or by hand).
 job_exists() {

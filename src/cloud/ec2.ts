@@ -151,7 +151,7 @@ async function notFound(client: EC2Client, target: Ec2Target, cause?: unknown): 
   return cause === undefined ? error : withCause(error, cause)
 }
 
-async function regionOf(client: EC2Client): Promise<string | undefined> {
+export async function regionOf(client: EC2Client): Promise<string | undefined> {
   try {
     const region: unknown = await client.config.region()
     return typeof region === 'string' && region ? region : undefined

@@ -3,19 +3,21 @@ import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
+import {approvalFlags, approvalFrom} from '../cli/cost-flags.js'
+import {EXIT_CODES} from '../errors/errors.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted} from '../config/config.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
 import {runJob} from '../sites/run-job.js'
 import {waitedExitStatus} from '../jobs/state.js'
-import {formatStarted} from '../output/format-run.js'
+import {formatHeld, formatStarted} from '../output/format-run.js'
 import {startProgress} from '../terminal/progress.js'
 import {stdoutClosed, writeOut} from '../terminal/stdout.js'
 
 export default defineCommand({
   id: 'run',
   summary: 'Route a job, then run it: cloud → detached tmux session on the host; local → here, in the foreground',
-  description: `The command after -- runs exactly as typed: one argument is a shell script ('make && ./deploy'), several are a command line whose words are kept as given. Output goes to <log root>/NAME/run.log, ending with [EXIT: N].`,
+  description: `The command after -- runs exactly as typed: one argument is a shell script ('make && ./deploy'), several are a command line whose words are kept as given. Output goes to <log root>/NAME/run.log, ending with [EXIT: N]. A cloud job whose estimated cost (the host's price per hour × --runtime) is over --max-cost (ORCH_MAX_COST) is not started: it waits QUEUED on the host until orch approve NAME (orch stop NAME refuses it), and orch run exits with status 10.`,
   examples: [
     `<%= config.bin %> run lros-backfill --runtime 2h -- 'python backfill.py --from 2026-01-01 | tee out.txt'`,
     '<%= config.bin %> run build-check --where cloud --wait -- make -j8',
@@ -39,6 +41,7 @@ export default defineCommand({
     stamp: flag.boolean({description: 'append -YYYYMMDD-HHMM (local time) to the name'}),
     'env-file': flag.option({description: "file of NAME=value lines for the job's environment (values are never printed)"}),
     ...guardrailFlags,
+    ...approvalFlags,
     'start-timeout': flag.option({description: 'how long to wait for a stopped EC2 instance to start and answer SSH (default 5m)', helpGroup: 'HOST', parse: values.duration}),
     cloudwatch: flag.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
     ...syncFlags,
@@ -61,7 +64,7 @@ export default defineCommand({
     const progress = await startProgress('routing…')
     const outcome = await runJob(
       config,
-      {spec, profile, where: flags.where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout']},
+      {spec, profile, where: flags.where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout'], approval: approvalFrom(flags, config)},
       {
         progress,
         started: (started) => {
@@ -73,6 +76,12 @@ export default defineCommand({
         warn: (message) => io.note(message),
       },
     )
+    if (outcome.waitingFor === 'approval') {
+      // Not started: the exit status says so, so that an agent knows to ask a person.
+      io.say(() => formatHeld(outcome))
+      process.exitCode = EXIT_CODES.awaitingApproval
+      return outcome
+    }
     if (flags.wait || outcome.target === 'local') {
       if (outcome.state === 'FAILED' && outcome.exitCode === null) io.note(`job ${name} ended without an exit status (its session vanished: host reboot or tmux killed); its state is FAILED, see orch list`)
       process.exitCode = waitedExitStatus(outcome.state, outcome.exitCode)

@@ -39,6 +39,13 @@ export interface OrchConfig {
   maxParallel: number
   logRetentionDays: number
   maxLogSize?: number
+  /** ORCH_HOURLY_PRICE: the cloud host's price per hour, in `currency`. */
+  hourlyPrice?: number
+  currency: string
+  /** ORCH_MAX_COST: a cloud job estimated over it waits for orch approve. */
+  maxCost?: number
+  /** ORCH_APPROVAL: `unknown` also holds a job whose cost cannot be estimated. */
+  approval: 'over' | 'unknown'
   crontab: string
   autostopShutdownCommand: string
   hostDir: string
@@ -192,6 +199,10 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     maxParallel: num('ORCH_MAX_PARALLEL'),
     logRetentionDays: num('ORCH_LOG_RETENTION_DAYS'),
     maxLogSize: values.get('ORCH_MAX_LOG_SIZE') as number | undefined,
+    hourlyPrice: values.get('ORCH_HOURLY_PRICE') as number | undefined,
+    currency: text('ORCH_CURRENCY')!,
+    maxCost: values.get('ORCH_MAX_COST') as number | undefined,
+    approval: text('ORCH_APPROVAL') as OrchConfig['approval'],
     crontab: text('ORCH_CRONTAB')!,
     autostopShutdownCommand: text('ORCH_AUTOSTOP_SHUTDOWN_CMD')!,
     hostDir: text('ORCH_HOST_DIR')!,

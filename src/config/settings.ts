@@ -4,7 +4,7 @@ import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from './units.js'
  * Every setting orch reads, in one table: its variable, default, accepted form and whether it is
  * a secret. `.env.example` documents the same list (a test keeps the two in step).
  */
-export type SettingKind = 'string' | 'port' | 'bool' | 'count' | 'duration' | 'persist' | 'size' | 'tag' | 'choice'
+export type SettingKind = 'string' | 'port' | 'bool' | 'count' | 'duration' | 'persist' | 'size' | 'tag' | 'choice' | 'amount' | 'currency'
 
 export interface SettingSpec {
   readonly variable: string
@@ -42,6 +42,10 @@ export const SETTINGS = [
   {variable: 'ORCH_LOG_ROOT', kind: 'string', defaultValue: '~/logs', description: 'where job directories live on the cloud host'},
   {variable: 'ORCH_LOCAL_LOG_ROOT', kind: 'string', defaultValue: '~/logs', description: 'where job directories of local jobs live on this machine'},
   {variable: 'ORCH_TMUX_SOCKET', kind: 'string', description: 'tmux server socket name (tmux -L); empty means tmux\'s default server'},
+  {variable: 'ORCH_HOURLY_PRICE', kind: 'amount', description: 'price of the cloud host per hour, e.g. 0.192 (else, for an EC2 host, its on-demand price from the AWS Price List)'},
+  {variable: 'ORCH_CURRENCY', kind: 'currency', defaultValue: 'USD', description: 'currency of ORCH_HOURLY_PRICE and ORCH_MAX_COST'},
+  {variable: 'ORCH_MAX_COST', kind: 'amount', description: 'a cloud job whose estimated cost is over this waits QUEUED on the host until orch approve NAME'},
+  {variable: 'ORCH_APPROVAL', kind: 'choice', choices: ['over', 'unknown'], defaultValue: 'over', description: 'which jobs wait for approval: over (estimate over ORCH_MAX_COST), unknown (also those whose cost cannot be estimated)'},
   {variable: 'ORCH_LOCAL_MAX_RUNTIME', kind: 'duration', defaultValue: '3m', description: 'routing: longest runtime that may still run locally'},
   {variable: 'ORCH_CLOUD_MIN_RUNTIME', kind: 'duration', defaultValue: '10m', description: 'routing: runtime above which a job must run in the cloud'},
   {variable: 'ORCH_CLOUD_MEMORY', kind: 'size', defaultValue: '8G', description: 'routing: memory above which a job must run in the cloud'},
@@ -63,9 +67,16 @@ const FORMS: Record<SettingKind, string> = {
   size: SIZE_FORMS.replace(' (or "unknown")', ''),
   tag: 'key=value',
   choice: 'one of the listed choices',
+  amount: 'a decimal number of at least 0, e.g. 0.192',
+  currency: 'a currency code of 3 letters, e.g. USD, EUR',
 }
 
 export type ParsedValue = string | number | boolean | {key: string; value: string}
+
+/** A money amount as typed (0.192, 10, 1.5e1 refused): a plain decimal number of at least 0, else undefined. */
+export function parseAmount(text: string): number | undefined {
+  return /^\d+(\.\d+)?$|^\.\d+$/.test(text.trim()) ? Number(text.trim()) : undefined
+}
 
 /** The typed value of a setting's text, or an explanation of the accepted form. */
 export function parseSetting(spec: SettingSpec, raw: string): {ok: true; value: ParsedValue} | {ok: false; form: string} {
@@ -104,6 +115,12 @@ export function parseSetting(spec: SettingSpec, raw: string): {ok: true; value: 
       const eq = text.indexOf('=')
       return eq > 0 ? {ok: true, value: {key: text.slice(0, eq), value: text.slice(eq + 1)}} : {ok: false, form: FORMS.tag}
     }
+    case 'amount': {
+      const amount = parseAmount(text)
+      return amount === undefined ? {ok: false, form: FORMS.amount} : {ok: true, value: amount}
+    }
+    case 'currency':
+      return /^[A-Za-z]{3}$/.test(text) ? {ok: true, value: text.toUpperCase()} : {ok: false, form: FORMS.currency}
     case 'choice':
       return spec.choices?.includes(text.toLowerCase())
         ? {ok: true, value: text.toLowerCase()}

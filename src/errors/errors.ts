@@ -13,13 +13,15 @@ export const EXIT_CODES = {
   hostKey: 7,
   hostSetup: 8,
   cloud: 9,
+  /** orch run: the job was not started; it waits on its host for orch approve NAME (not an error). */
+  awaitingApproval: 10,
   internal: 70,
 } as const
 
 export type ExitKind = keyof typeof EXIT_CODES
 
 /** The kinds an error can have: every exit kind but success. Under --json they are the error document's `code`. */
-export type ErrorCode = Exclude<ExitKind, 'ok'>
+export type ErrorCode = Exclude<ExitKind, 'ok' | 'awaitingApproval'>
 
 /**
  * What an error is under --json: one document on stdout (the one-line message still goes to stderr).
@@ -45,6 +47,7 @@ export const EXIT_CODE_DESCRIPTIONS: Record<ExitKind, string> = {
   hostKey: 'the host key is unknown or has changed',
   hostSetup: 'the host lacks something orch needs (tmux, git, …)',
   cloud: 'an AWS call failed or the instance is unusable',
+  awaitingApproval: 'orch run: the job was not started; it waits QUEUED on its host for orch approve NAME (its estimated cost is over the limit, or unknown)',
   internal: 'a bug in orch',
 }
 

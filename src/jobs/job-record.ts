@@ -1,7 +1,7 @@
 import {StringDecoder} from 'node:string_decoder'
 
 import {isJobName} from './names.js'
-import {type JobStatus, exitCodeOf, isStateName, statusOf} from './state.js'
+import {type JobStatus, exitCodeOf, isFinished, isStateName, statusOf} from './state.js'
 
 /** What `orch list --json` and `orch status --json` print per job (a contract agents rely on). */
 export interface JobRecord {
@@ -24,6 +24,22 @@ export interface JobRecord {
   createdAt: string
   /** `orch`: started by orch; `manual`: a log directory made by hand the protocol's way (only run.log). */
   kind: 'orch' | 'manual'
+  /** What a QUEUED job waits for: `slot` (the host's --max-parallel queue) or `approval` (orch approve NAME); else null. */
+  waitingFor: 'slot' | 'approval' | null
+  /** Runtime × the host's price per hour recorded at orch run: final once finished, so far while running; null without a price. */
+  cost: JobCost | null
+  /** The runtime estimate given at orch run (--runtime), else null. */
+  runtimeEstimateSeconds: number | null
+  /** When the job should end (ISO 8601): its start plus the runtime estimate; null without an estimate or before it starts. */
+  eta: string | null
+}
+
+export interface JobCost {
+  amount: number
+  currency: string
+  /** `final` once the job ended; `so-far` while it runs or waits. */
+  basis: 'final' | 'so-far'
+  hourlyPrice: number
 }
 
 /** What `orch run` stores in meta.json; never secret values, only variable names. */
@@ -39,6 +55,12 @@ export interface JobMeta {
   cloudwatch?: boolean
   /** What orch pull NAME downloads by default (orch run --artifacts): paths or globs in the job's cwd. */
   artifacts?: string[]
+  /** The host's price per hour when the job was submitted, in `currency` (source: `priceBasis`). */
+  hourlyPrice?: number
+  currency?: string
+  priceBasis?: string
+  /** orch run --runtime, for the ETA. */
+  runtimeEstimateSeconds?: number
 }
 
 /** A listed job: the JSON record itself, so printing 100,000 of them copies nothing. */
@@ -80,7 +102,20 @@ function parseMeta(text: string | null): Partial<JobMeta> {
   }
 }
 
-type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: string): string}
+type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: string): string; now?: () => number}
+
+const positive = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null)
+
+/** A job's cost from the price recorded with it: (end or now − start) × price; nothing yet before it starts. */
+function costOf(meta: Partial<JobMeta>, startedAt: string | null, endedAt: string | null, finished: boolean, now: () => number): JobCost | null {
+  const price = positive(meta.hourlyPrice)
+  if (price === null) return null
+  const currency = typeof meta.currency === 'string' ? meta.currency : 'USD'
+  const start = startedAt === null ? null : Date.parse(startedAt)
+  const end = endedAt === null ? now() : Date.parse(endedAt)
+  const seconds = start === null ? 0 : Math.max(0, (end - start) / 1000)
+  return {amount: Math.round(((price * seconds) / 3600) * 10_000) / 10_000, currency, basis: finished ? 'final' : 'so-far', hourlyPrice: price}
+}
 
 /**
  * One record the host prints (`J name state exit reason started ended attempts queue pid kind
@@ -97,21 +132,29 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
   const meta = parseMeta(field(f.length > 13 ? f.slice(12).join('\t') : f[12]))
   const status = statusOf(state, whole(field(exit)))
   const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
+  const startedAt = epochToIso(field(started))
+  const endedAt = epochToIso(field(ended))
+  const estimate = positive(meta.runtimeEstimateSeconds)
   return {
     name,
     state: status.state,
     target: site.target,
     host: typeof meta.host === 'string' && meta.host ? meta.host : site.label,
     command: typeof meta.command === 'string' ? meta.command : '',
-    startedAt: epochToIso(field(started)),
-    endedAt: epochToIso(field(ended)),
+    startedAt,
+    endedAt,
     exitCode: exitCodeOf(status),
-    reason: field(reason),
+    // A QUEUED job's reason field says what it waits for besides a slot (job-lib.sh).
+    reason: status.state === 'QUEUED' ? null : field(reason),
     logPath: site.logPath(name),
     attempts: whole(field(attempts)) ?? 0,
     queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
     createdAt,
     kind: kind === 'manual' ? 'manual' : 'orch',
+    waitingFor: status.state === 'QUEUED' ? (field(reason) === 'approval' ? 'approval' : 'slot') : null,
+    cost: costOf(meta, startedAt, endedAt, isFinished(status), site.now ?? Date.now),
+    runtimeEstimateSeconds: estimate,
+    eta: estimate !== null && startedAt !== null ? new Date(Date.parse(startedAt) + estimate * 1000).toISOString() : null,
   }
 }
 

@@ -1,5 +1,6 @@
 import {shellWord} from '../hosts/shell-words.js'
 import {OrchError, usageError} from '../errors/errors.js'
+import {formatMoney} from '../routing/cost.js'
 import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
 import type {JobMeta} from './job-record.js'
 import type {JobSite} from './site.js'
@@ -15,6 +16,25 @@ export interface JobSpec {
   guardrails?: Guardrails
   /** Default paths for orch pull (orch run --artifacts). */
   artifacts?: string[]
+  /** What the job's cost and ETA are computed from; recorded with the job on its host. */
+  pricing?: JobPricing
+  /** Start it waiting for approval (orch approve) instead of running it. */
+  hold?: ApprovalHold
+}
+
+/** The host's price and the runtime estimate, as meta.json keeps them (every client sees the same cost). */
+export interface JobPricing {
+  hourlyPrice?: number
+  currency?: string
+  priceBasis?: string
+  runtimeEstimateSeconds?: number
+}
+
+/** Why a job waits for approval: its estimate (null: unknown) and the limit it is over (if any). */
+export interface ApprovalHold {
+  estimatedAmount: number | null
+  maxCost?: number
+  currency: string
 }
 
 /** What the wrapper does on the host around the command: the guardrails of `orch run` (README). */
@@ -36,9 +56,10 @@ export interface Guardrails {
 export const NO_GUARDRAILS: Guardrails = {retries: 0, retryDelaySeconds: 30, backoff: 2, maxParallel: 0, notify: 'off', maxLogSize: 0}
 
 /** The wrapper's options file: KEY=value lines of numbers and words only (it is sourced by sh). */
-function wrapperOptions(guardrails: Guardrails, hostLabel: string): string {
+function wrapperOptions(guardrails: Guardrails, hostLabel: string, hold?: ApprovalHold): string {
   const safeLabel = hostLabel.replace(/[^A-Za-z0-9@.:_[\]-]/g, '')
   return [
+    ...holdOptions(hold),
     `retries=${Math.trunc(guardrails.retries)}`,
     `retry_delay=${Math.trunc(guardrails.retryDelaySeconds)}`,
     `backoff=${Number(guardrails.backoff)}`,
@@ -47,6 +68,19 @@ function wrapperOptions(guardrails: Guardrails, hostLabel: string): string {
     `max_log_size=${Math.trunc(guardrails.maxLogSize)}`,
     `host_label='${safeLabel}'`,
   ].join('\n')
+}
+
+/** The approval gate's options (orch-wrapper.sh): numbers and a currency code only. */
+function holdOptions(hold: ApprovalHold | undefined): string[] {
+  if (!hold) return []
+  // "2.50", never a currency name or anything else sh would read as more than a word.
+  const amount = (value: number) => formatMoney(value, '').trim().replace(/[^0-9.]/g, '')
+  return [
+    'hold=approval',
+    `hold_cost=${hold.estimatedAmount === null ? 'unknown' : amount(hold.estimatedAmount)}`,
+    `hold_limit=${hold.maxCost === undefined ? '' : amount(hold.maxCost)}`,
+    `currency=${hold.currency.replace(/[^A-Za-z]/g, '').slice(0, 8)}`,
+  ]
 }
 
 /**
@@ -98,6 +132,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     envNames: Object.keys(spec.env),
     cloudwatch: spec.cloudwatch === true,
     ...(spec.artifacts?.length ? {artifacts: spec.artifacts} : {}),
+    ...spec.pricing,
   }
   const metaJson = Buffer.from(`${JSON.stringify(meta)}\n`)
   const wrapper = Buffer.from(wrapperScript())
@@ -112,7 +147,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       spec.cwd ?? '',
       mode,
       String(wrapper.length),
-      wrapperOptions(mode === 'local' ? {...guardrails, maxParallel: 0} : guardrails, hostLabel),
+      wrapperOptions(mode === 'local' ? {...guardrails, maxParallel: 0} : guardrails, hostLabel, mode === 'tmux' ? spec.hold : undefined),
       String(webhook.length),
     ],
     Buffer.concat([command, secrets, webhook, metaJson, wrapper]),

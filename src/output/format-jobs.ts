@@ -2,6 +2,8 @@ import {formatDistanceStrict} from 'date-fns/formatDistanceStrict'
 import {formatDistanceToNowStrict} from 'date-fns/formatDistanceToNowStrict'
 
 import type {JobEntry} from '../jobs/list-jobs.js'
+import {formatMoney} from '../routing/cost.js'
+import {formatSeconds} from './format-route.js'
 import {colourState} from './format-state.js'
 import {style} from './style.js'
 
@@ -28,14 +30,35 @@ export function oneLine(command: string, max = 50): string {
   return parts.length > max ? `${parts.slice(0, max - 1).join('')}…` : flat
 }
 
+/** A state, with a QUEUED job's place in the queue or what else it waits for. */
+function stateCell(job: JobEntry): string {
+  if (job.state === 'QUEUED' && job.waitingFor === 'approval') return `${colourState(job.state)} (approval)`
+  return job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state)
+}
+
+/** "in 12 minutes", or "over estimate by 5 minutes" once the estimate has passed. */
+export function etaCell(job: Pick<JobEntry, 'eta'>, now: Date): string {
+  if (!job.eta) return '-'
+  const eta = new Date(job.eta)
+  return eta.getTime() >= now.getTime() ? formatDistanceStrict(eta, now, {addSuffix: true}) : `over estimate by ${formatDistanceStrict(now, eta)}`
+}
+
+function costCell(job: JobEntry): string {
+  if (!job.cost) return '-'
+  return job.cost.basis === 'final' ? formatMoney(job.cost.amount, job.cost.currency) : `${formatMoney(job.cost.amount, job.cost.currency)} so far`
+}
+
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
   if (jobs.length === 0) return 'no jobs running, starting or queued'
+  // The estimate and ETA columns only when some job was given a runtime estimate (orch run --runtime).
+  const estimated = jobs.some((job) => job.runtimeEstimateSeconds != null)
   return table(
-    ['NAME', 'STATE', 'ELAPSED', 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'ELAPSED', ...(estimated ? ['ESTIMATE', 'ETA'] : []), 'WHERE', 'COMMAND'],
     jobs.map((job) => [
       job.name,
-      job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state),
-      job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceToNowStrict(new Date(job.createdAt))} waiting` : '-',
+      stateCell(job),
+      job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceStrict(new Date(job.createdAt), now)} waiting` : '-',
+      ...(estimated ? [job.runtimeEstimateSeconds == null ? '-' : formatSeconds(job.runtimeEstimateSeconds), etaCell(job, now)] : []),
       job.target === 'local' ? 'local' : job.host,
       oneLine(job.command),
     ]),
@@ -44,14 +67,17 @@ export function formatStatus(jobs: readonly JobEntry[], now = new Date()): strin
 
 export function formatList(jobs: readonly JobEntry[]): string {
   if (jobs.length === 0) return 'no jobs yet (start one with orch run NAME -- COMMAND)'
+  // The cost column only when some job had a price recorded (ORCH_HOURLY_PRICE or the AWS Price List).
+  const priced = jobs.some((job) => job.cost != null)
   return table(
-    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', ...(priced ? ['COST'] : []), 'WHERE', 'COMMAND'],
     jobs.map((job) => [
       job.name,
-      colourState(job.state),
+      stateCell(job),
       job.exitCode === null ? '-' : String(job.exitCode),
       job.startedAt ? `${formatDistanceToNowStrict(new Date(job.startedAt))} ago` : '-',
       job.startedAt && job.endedAt ? formatDistanceStrict(new Date(job.startedAt), new Date(job.endedAt)) : job.startedAt ? 'running' : '-',
+      ...(priced ? [costCell(job)] : []),
       job.target === 'local' ? 'local' : job.host,
       oneLine(job.command),
     ]),

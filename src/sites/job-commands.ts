@@ -1,5 +1,6 @@
 import type {OrchConfig} from '../config/config.js'
 import {OrchError} from '../errors/errors.js'
+import {type ApproveOutcome, approveJob} from '../jobs/approve-job.js'
 import {attachJob} from '../jobs/attach-job.js'
 import {type CronOutcome, RETENTION_MARKER, manageCronLine} from '../jobs/cron-lines.js'
 import type {JsonJobList} from '../jobs/job-record.js'
@@ -31,6 +32,11 @@ export function listJobsAsJsonAt(config: OrchConfig, where: Where | undefined): 
 /** orch stop: find the job (here or on the cloud host) and end it. */
 export function stopNamedJob(config: OrchConfig, name: string, options: {where?: Where; graceSeconds: number}): Promise<StopOutcome> {
   return withJobSite(config, name, options.where, (site) => stopJob(site, name, options.graceSeconds))
+}
+
+/** orch approve: find the job (here or on the cloud host) and let it start. */
+export function approveNamedJob(config: OrchConfig, name: string, where?: Where): Promise<ApproveOutcome> {
+  return withJobSite(config, name, where, (site) => approveJob(site, name))
 }
 
 /** orch attach: find the job and attach this terminal to its session; the status to exit with. */

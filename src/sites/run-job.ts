@@ -3,9 +3,11 @@ import type {Progress} from '../terminal/progress.js'
 import type {JobProfile, Reason} from '../routing/profile.js'
 import {route} from '../routing/route.js'
 import {readLog} from '../jobs/follow-log.js'
-import {type JobSpec, commandText, createJob} from '../jobs/start-job.js'
+import {type ApprovalHold, type JobPricing, type JobSpec, commandText, createJob} from '../jobs/start-job.js'
 import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
+import {hourlyPriceFor} from './host-price.js'
+import {type ApprovalPolicy, type EstimatedCost, approvalNeeded, estimateCost} from '../routing/cost.js'
 import type {JobStateName} from '../jobs/state.js'
 import type {SyncSource} from '../sync/source.js'
 import type {SyncReport} from '../sync/sync.js'
@@ -22,6 +24,15 @@ export interface RunRequest {
   startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
+  /** The approval gate (ORCH_MAX_COST / --max-cost, ORCH_APPROVAL); `approved`: --approve, a yes given in advance. */
+  approval?: ApprovalPolicy & {approved: boolean}
+}
+
+/** A job held for approval: why, and the commands that decide. */
+export interface ApprovalRequest {
+  why: string
+  approve: string
+  refuse: string
 }
 
 export interface RunOutcome {
@@ -35,6 +46,13 @@ export interface RunOutcome {
   exitCode: number | null
   /** What --sync sent (cloud jobs). */
   sync?: SyncReport
+  /** `approval`: the job waits on its host, QUEUED, for orch approve NAME (it was not started). */
+  waitingFor: 'approval' | null
+  /** Price per hour × runtime estimate; null when unknown, and estimatedCostReason says why. */
+  estimatedCost: EstimatedCost | null
+  estimatedCostReason: string | null
+  /** Set when the job waits for approval. */
+  approval: ApprovalRequest | null
 }
 
 export interface RunUi {
@@ -60,13 +78,22 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
       ? decision.reasons
       : [{code: 'where-forced', message: `--where ${target} given${decision.target === target ? '' : `; the rules say ${decision.target}`}`, inferred: false}]
 
+  if (target === 'cloud' && config.hourlyPrice === undefined) ui.progress.update('looking up the host\'s price…')
+  const {cost, spec, holdWhy} = await priceJob(config, target, request)
+  const priced: RunRequest = {...request, spec}
+
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
-  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: request.startTimeoutMs})
+  const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: priced.startTimeoutMs})
   try {
     // Loaded only for --sync: tar-stream and the ignore rules would cost every other run start-up time.
-    const synced = request.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
-    const req = synced ? {...request, spec: synced.spec} : request
-    const outcome = target === 'local' ? await runLocal(site, req, reasons, ui) : await runCloud(config, site, req, reasons, ui)
+    const synced = priced.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, priced.sync, priced.spec, ui) : undefined
+    const req = synced ? {...priced, spec: synced.spec} : priced
+    const outcome =
+      target === 'local'
+        ? await runLocal(site, req, reasons, ui, cost)
+        : holdWhy !== null
+          ? await holdCloud(site, req, reasons, cost, holdWhy)
+          : await runCloud(config, site, req, reasons, ui, cost)
     return synced?.report ? {...outcome, sync: synced.report} : outcome
   } finally {
     ui.progress.stop()
@@ -74,7 +101,46 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   }
 }
 
-async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+type OutcomeCost = Pick<RunOutcome, 'estimatedCost' | 'estimatedCostReason' | 'waitingFor' | 'approval'>
+
+/**
+ * The job's estimated cost, the price and estimate recorded with it on its host (orch list's cost
+ * and orch status's ETA need them, even without an estimate), and why it must wait for approval
+ * (null: it may start).
+ */
+async function priceJob(config: OrchConfig, target: 'cloud' | 'local', request: RunRequest): Promise<{cost: OutcomeCost; spec: JobSpec; holdWhy: string | null}> {
+  const price = await hourlyPriceFor(config, target)
+  const runtimeMs = request.profile.runtimeMs
+  const estimate = estimateCost(target, runtimeMs, price, config.currency)
+  const holdWhy = request.approval && !request.approval.approved ? approvalNeeded(estimate, request.approval) : null
+  const pricing: JobPricing = {
+    ...('price' in price ? {hourlyPrice: price.price.amount, currency: price.price.currency, priceBasis: price.price.basis} : {}),
+    ...(runtimeMs === undefined ? {} : {runtimeEstimateSeconds: Math.round(runtimeMs / 1000)}),
+  }
+  const hold: ApprovalHold | undefined =
+    holdWhy === null ? undefined : {estimatedAmount: estimate.estimatedCost?.amount ?? null, maxCost: request.approval?.maxCost, currency: estimate.estimatedCost?.currency ?? config.currency}
+  return {cost: {...estimate, waitingFor: null, approval: null}, spec: {...request.spec, pricing, ...(hold ? {hold} : {})}, holdWhy}
+}
+
+/** Over its cost limit: the job is created on the host waiting for approval, and not started. */
+async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], cost: OutcomeCost, why: string): Promise<RunOutcome> {
+  await createJob(site, request.spec, 'tmux', site.host.label)
+  const name = request.spec.name
+  return {
+    name,
+    target: 'cloud',
+    host: site.host.label,
+    state: 'QUEUED',
+    logPath: site.logPath(name),
+    reasons,
+    exitCode: null,
+    ...cost,
+    waitingFor: 'approval',
+    approval: {why, approve: `orch approve ${name}`, refuse: `orch stop ${name}`},
+  }
+}
+
+async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
   await createJob(site, request.spec, 'tmux', site.host.label)
   const outcome: RunOutcome = {
@@ -85,6 +151,7 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
     logPath: site.logPath(request.spec.name),
     reasons,
     exitCode: null,
+    ...cost,
   }
   ui.progress.stop()
   ui.started(outcome)
@@ -99,9 +166,9 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
   return finish(outcome, result.exitCode)
 }
 
-async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
   const dir = await createJob(site, request.spec, 'local', 'local')
-  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
+  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null, ...cost}
   ui.progress.stop()
   ui.started(outcome)
   const code = await site.host.foreground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})

@@ -93,10 +93,11 @@ function expectOneLineError(result: Result, code: number, asJson = false): strin
 const codes = (result: Result) => json(result).reasons.map((r) => r.code)
 
 describe('orch route: decisions', () => {
-  it('--json prints exactly one JSON object with target, reasons and profile', async () => {
+  it('--json prints exactly one JSON object with target, reasons, profile and the estimated cost (null without a price, saying why)', async () => {
     const result = await orch(['route', '--json', '--runtime', '15m'])
     const answer = json(result)
-    expect(Object.keys(answer).sort()).toEqual(['profile', 'reasons', 'target'])
+    expect(Object.keys(answer).sort()).toEqual(['estimatedCost', 'estimatedCostReason', 'profile', 'reasons', 'target'])
+    expect(answer).toMatchObject({estimatedCost: null, estimatedCostReason: 'no price for the cloud host: set ORCH_HOURLY_PRICE (its price per hour)'})
     expect(answer.target).toBe('cloud')
     expect(answer.reasons).toEqual([
       {code: 'runtime-long', message: 'runtime 15m is over 10m', inferred: false},
@@ -107,9 +108,20 @@ describe('orch route: decisions', () => {
     expect(result.stdout.trimEnd() + '\n').toBe(result.stdout)
   })
 
+  it('the estimated cost: ORCH_HOURLY_PRICE × --runtime, in ORCH_CURRENCY; a malformed price is a config error', async () => {
+    const answer = json(await orch(['route', '--json', '--runtime', '2h30m'], {env: {ORCH_HOURLY_PRICE: '0.192', ORCH_CURRENCY: 'eur'}}))
+    expect(answer).toMatchObject({estimatedCost: {amount: 0.48, currency: 'EUR', basis: 'ORCH_HOURLY_PRICE', hourlyPrice: 0.192, runtimeEstimateSeconds: 9000}, estimatedCostReason: null})
+    const noRuntime = json(await orch(['route', '--json', '--heavy', 'llm'], {env: {ORCH_HOURLY_PRICE: '0.192'}}))
+    expect(noRuntime).toMatchObject({estimatedCost: null, estimatedCostReason: 'no runtime estimate: give --runtime (e.g. --runtime 2h)'})
+    const bad = await orch(['route', '--runtime', '1h'], {env: {ORCH_HOURLY_PRICE: 'cheap'}})
+    expect(bad.code).toBe(3)
+    expect(bad.stderr).toBe('orch: invalid value "cheap" for environment variable ORCH_HOURLY_PRICE — expected a decimal number of at least 0, e.g. 0.192\n')
+  })
+
   it('a local decision', async () => {
     const answer = json(await orch(['route', '--json', '--runtime', '1m', '--ui', '--light', '--memory', '512M']))
     expect(answer.target).toBe('local')
+    expect(answer).toMatchObject({estimatedCost: {amount: 0, basis: 'local'}})
     expect(answer.reasons.map((r) => r.code)).toEqual(['runtime-short', 'ui-centric', 'lightweight'])
   })
 
@@ -117,7 +129,9 @@ describe('orch route: decisions', () => {
     const cloud = await orch(['route', '--runtime', '15m'])
     expect(cloud.code).toBe(0)
     expect(cloud.stderr).toBe('')
-    expect(cloud.stdout).toBe('cloud\n  - runtime 15m is over 10m\n  - memory estimate not given (unknown counts as large)\n')
+    expect(cloud.stdout).toBe('cloud\n  - runtime 15m is over 10m\n  - memory estimate not given (unknown counts as large)\n  cost: unknown (no price for the cloud host: set ORCH_HOURLY_PRICE (its price per hour))\n')
+    const priced = await orch(['route', '--runtime', '15m'], {env: {ORCH_HOURLY_PRICE: '0.192'}})
+    expect(priced.stdout.split('\n').at(-2)).toBe('  cost: ~0.05 USD (0.19 USD/h × 15m, ORCH_HOURLY_PRICE)')
     const local = await orch(['route', '--agent', 'lens'])
     expect(local.stdout.split('\n')[0]).toBe('local')
     expect(local.stdout).toContain('agent lens runs locally')

@@ -87,6 +87,14 @@ async function queued(name: string): Promise<void> {
   await settle(name, ['QUEUED'])
 }
 
+/** Over its cost limit: created on the host, waiting there for approval (orch run exits 10). */
+async function held(name: string): Promise<void> {
+  const result = await orchIn(name, ['run', name, '--where', 'cloud', '--runtime', '5h', '--max-cost', '1', '--', 'echo never'], {ORCH_HOURLY_PRICE: '1'})
+  expect(result.code, result.stderr).toBe(10)
+  await waitUntil(`${name} to wait for approval`, () => existsSync(join(dirOf(name), 'queued')))
+  await settle(name, ['QUEUED'])
+}
+
 async function looping(name: string): Promise<void> {
   await start(name, ['echo "PID=$$"; while :; do sleep 0.2; done'])
   await waitUntil(`${name} to print`, () => existsSync(join(dirOf(name), 'run.log')) && /PID=\d+/.test(readFileSync(join(dirOf(name), 'run.log'), 'utf8')))
@@ -126,6 +134,16 @@ const SCENARIOS: Scenario[] = [
     reason: 'vanished',
     make: async (name) => {
       await queued(name)
+      await killWrapper(name, 'SIGKILL', false)
+    },
+  },
+  {name: 'c-held', state: 'QUEUED', make: held},
+  {
+    name: 'c-held-wrapper-killed',
+    state: 'FAILED',
+    reason: 'vanished',
+    make: async (name) => {
+      await held(name)
       await killWrapper(name, 'SIGKILL', false)
     },
   },

@@ -4,11 +4,13 @@
 # always writes [EXIT: N]; the command gets default signal handling back before it starts.
 # $1 = the job directory, $2 = mode (tmux|local), $3 = tmux socket ('' = default), $4 = session name.
 # Options come from $dir/options (written by orch: numbers and words only): retries, retry_delay,
-# backoff, max_parallel, notify, max_log_size, host_label. Written by orch; do not edit.
+# backoff, max_parallel, notify, max_log_size, host_label; hold, hold_cost, hold_limit, currency
+# (the approval gate). Written by orch; do not edit.
 dir=$1 mode=${2:-local} sock=${3:-} session=${4:-}
 log=$dir/run.log
 root=${dir%/*}
 retries=0 retry_delay=30 backoff=2 max_parallel=0 notify=off max_log_size=0 host_label=
+hold='' hold_cost='' hold_limit='' currency=''
 # shellcheck source=/dev/null # written by start.sh for this job
 [ -f "$dir/options" ] && . "$dir/options"
 trap '' HUP INT TERM QUIT
@@ -108,6 +110,39 @@ if head --version 2> /dev/null | grep -q GNU && command -v stdbuf > /dev/null 2>
     sleep 2
   done ) > /dev/null 2>&1 &
 monitor=$!
+
+# The approval gate: a job whose estimated cost is over its limit (or unknown, ORCH_APPROVAL=unknown)
+# waits here, QUEUED, until a person approves it (orch approve: approve.sh gives it its queue ticket,
+# then writes "approved") or refuses it (orch stop: it ends STOPPED and never runs). start.sh wrote
+# "held". The request goes out as notifications do (Slack or the pane), never stopping the wait.
+slack_post() { # JSON FILE, PREFIX of the files that record how it went
+  command -v curl > /dev/null 2>&1 || { echo "curl is not installed on the host" > "$2.error"; return 0; }
+  [ -f "$dir/notify.url" ] || return 0
+  # The URL is read by curl from its config on stdin, never from argv: it stays out of ps.
+  if ! printf 'url = "%s"\n' "$(cat "$dir/notify.url")" | curl -sS -m 20 --retry 2 -o /dev/null -w '%{http_code}' -K - -H 'Content-Type: application/json' --data-binary @"$1" > "$2.status" 2> "$2.error"; then
+    :
+  elif [ "$(cat "$2.status")" -ge 300 ] 2> /dev/null; then
+    echo "webhook answered HTTP $(cat "$2.status")" > "$2.error"
+  else
+    rm -f "$2.error"
+  fi
+}
+request_approval() {
+  if [ "$hold_cost" = unknown ]; then _cost="cost unknown"; else _cost="estimated cost $hold_cost $currency"; fi
+  [ -n "$hold_limit" ] && _cost="$_cost (limit $hold_limit $currency)"
+  printf '%s is waiting for approval on %s: %s\napprove: orch approve %s\nrefuse:  orch stop %s\n' "$session" "${host_label:-$(hostname 2> /dev/null)}" "$_cost" "$session" "$session" > "$dir/approval-request" 2> /dev/null
+  if [ "$notify" = stdout ]; then
+    cat "$dir/approval-request" 2> /dev/null
+  elif [ "$notify" = slack ]; then
+    awk 'BEGIN { printf "{\"text\":\"" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/[\001-\037]/, ""); printf (NR == 1 ? "*%s*" : "\\n%s"), $0 } END { printf "\"}" }' "$dir/approval-request" > "$dir/approval-request.json" 2> /dev/null
+    slack_post "$dir/approval-request.json" "$dir/approval-notify" > /dev/null 2>&1 &
+  fi
+}
+if [ "$hold" = approval ] && [ -f "$dir/held" ] && [ ! -f "$dir/approved" ]; then
+  date +%s > "$dir/queued"
+  request_approval
+  while [ ! -f "$dir/approved" ] && ! stopped && ! lost; do sleep 0.5; done
+fi
 
 # Parallel slots: at most max_parallel jobs run at once under this root. Waiting jobs hold tickets
 # (<root>/.orch-queue/ticket-<seq>-<name>, made in submission order by start.sh) and only the

@@ -90,20 +90,18 @@ text "$dir/exit.tmp" "$slot
 "
 text "$dir/rc" "$slot
 "
+# A job over its cost limit (wrapper option hold=approval) waits for orch approve, holding no
+# ticket: approve.sh gives it one. "held" is written here, before the session starts, so that it
+# is QUEUED waiting for approval from the moment orch run returns.
+case "
+$options
+" in *"
+hold=approval
+"*) text "$dir/held" 'approval
+' ;; esac
 # A ticket in submission order for the parallel-slot queue (see orch-wrapper.sh).
-if [ "$mode" = tmux ] && command -v flock > /dev/null 2>&1; then
-  mkdir -p "$root/.orch-queue" 2> /dev/null || not_set_up "$root/.orch-queue" ''
-  # The sequence number is replaced whole (a failed write never leaves it empty, which would
-  # restart the order).
-  if ! err=$( (
-    flock 8 || exit 1
-    seq=$(cat "$root/.orch-queue/.seq" 2> /dev/null || echo 0)
-    seq=$((seq + 1))
-    { echo "$seq" > "$root/.orch-queue/.seq.new" && [ -s "$root/.orch-queue/.seq.new" ] && mv -f "$root/.orch-queue/.seq.new" "$root/.orch-queue/.seq"; } || { rm -f "$root/.orch-queue/.seq.new"; exit 1; }
-    : > "$root/.orch-queue/ticket-$(printf '%012d' "$seq")-$name"
-  ) 8> "$root/.orch-queue/.lock" 2>&1); then
-    not_set_up "$root/.orch-queue" "$err"
-  fi
+if [ "$mode" = tmux ] && [ ! -f "$dir/held" ]; then
+  err=$(take_ticket "$name") || not_set_up "$root/.orch-queue" "$err"
 fi
 if [ "$mode" = tmux ]; then
   # A tmux server exiting with its last session refuses a client for a moment ("server exited

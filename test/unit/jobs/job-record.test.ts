@@ -113,3 +113,33 @@ describe('JsonJobList', () => {
     expect(jsonDocument(new JsonJobList(), true)).toBe(jsonDocument([], true))
   })
 })
+
+describe('cost, ETA and what a QUEUED job waits for', () => {
+  const NOW = Date.parse('2026-01-01T01:00:00.000Z')
+  const site = {target: 'cloud' as const, label: 'u@h', logPath: (name: string) => `~/logs/${name}/run.log`, now: () => NOW}
+  // As the host's list prints meta.json (job-lib.sh brief: command, host, createdAt, then the price and estimate).
+  const priced = (extra = ',"hourlyPrice":3.6,"currency":"EUR","priceBasis":"ORCH_HOURLY_PRICE","runtimeEstimateSeconds":1800') =>
+    `{"command":"make","host":"u@h","createdAt":"2026-01-01T00:00:00.000Z"${extra}}`
+  const record = (...fields: string[]) => ['J', ...fields].join('\t')
+  const start = 1_767_229_200 // 2026-01-01T01:00:00Z, the clock
+
+  it('finished: duration × the price recorded with it; running: so far, by the clock; the ETA is start + estimate', () => {
+    const [done] = parseJobList(record('d', 'DONE', '0', '-', String(start - 3600), String(start - 3600 + 600), '1', '-', '-', 'orch', '-', priced()), site)
+    expect(done).toMatchObject({cost: {amount: 0.6, currency: 'EUR', basis: 'final', hourlyPrice: 3.6}, runtimeEstimateSeconds: 1800, eta: '2026-01-01T00:30:00.000Z', waitingFor: null})
+    const [running] = parseJobList(record('r', 'RUNNING', '-', '-', String(start - 600), '-', '1', '-', '77', 'orch', '-', priced()), site)
+    // 600 s of 3.6 EUR/h so far (the clock is 01:00, it started at 00:50); ETA 00:50 + 30 min.
+    expect(running).toMatchObject({cost: {amount: 0.6, basis: 'so-far'}, eta: '2026-01-01T01:20:00.000Z'})
+  })
+
+  it('held for approval: QUEUED waitingFor approval (no reason); a queued one waits for a slot; nothing recorded: null cost and ETA', () => {
+    const jobs = parseJobList(
+      [
+        record('held', 'QUEUED', '-', 'approval', '-', '-', '0', '-', '77', 'orch', '-', priced()),
+        record('slot', 'QUEUED', '-', '-', '-', '-', '0', '2', '78', 'orch', '-', priced('')),
+      ].join('\n'),
+      site,
+    )
+    expect(jobs.find((job) => job.name === 'held')).toMatchObject({state: 'QUEUED', waitingFor: 'approval', reason: null, queuePosition: null, cost: {amount: 0, basis: 'so-far'}, eta: null, runtimeEstimateSeconds: 1800})
+    expect(jobs.find((job) => job.name === 'slot')).toMatchObject({state: 'QUEUED', waitingFor: 'slot', queuePosition: 2, cost: null, eta: null, runtimeEstimateSeconds: null})
+  })
+})

@@ -135,3 +135,42 @@ describe('oneLine', () => {
     expect(oneLine('x'.repeat(51))).toBe(`${'x'.repeat(49)}…`)
   })
 })
+
+describe('ETA and cost (fake clock: 15:00)', () => {
+  const running = (extra: Partial<JobEntry>) => job({state: 'RUNNING', status: {state: 'RUNNING'}, endedAt: null, exitCode: null, ...extra} as Partial<JobEntry>)
+
+  it('status: the estimate and the ETA in words; "over estimate by" once past it; "-" without an estimate; approval in the state', () => {
+    const rows = formatStatus(
+      [
+        // Started 14:30 with 45 min: due 15:15.
+        running({name: 'on-time', runtimeEstimateSeconds: 2700, eta: '2026-02-16T15:15:00.000Z'}),
+        // Started 14:30 with 20 min: due 14:50, 10 minutes ago.
+        running({name: 'late', runtimeEstimateSeconds: 1200, eta: '2026-02-16T14:50:00.000Z'}),
+        running({name: 'no-estimate', runtimeEstimateSeconds: null, eta: null}),
+        job({name: 'held', state: 'QUEUED', status: {state: 'QUEUED'}, startedAt: null, endedAt: null, exitCode: null, waitingFor: 'approval', runtimeEstimateSeconds: 18_000, eta: null, createdAt: '2026-02-16T14:58:00.000Z'} as Partial<JobEntry>),
+      ],
+      NOW,
+    ).split('\n')
+    expect(rows).toEqual([
+      'NAME         STATE              ELAPSED            ESTIMATE  ETA                          WHERE               COMMAND',
+      'on-time      RUNNING            30 minutes         45m       in 15 minutes                ubuntu@203.0.113.7  python train.py',
+      'late         RUNNING            30 minutes         20m       over estimate by 10 minutes  ubuntu@203.0.113.7  python train.py',
+      'no-estimate  RUNNING            30 minutes         -         -                            ubuntu@203.0.113.7  python train.py',
+      'held         QUEUED (approval)  2 minutes waiting  5h        -                            ubuntu@203.0.113.7  python train.py',
+    ])
+  })
+
+  it('list: a cost column when some job has a price: final, or so far while it runs; "-" without one', () => {
+    const rows = formatList([
+      job({cost: {amount: 0.048, currency: 'USD', basis: 'final', hourlyPrice: 0.192}} as Partial<JobEntry>),
+      running({name: 'r', cost: {amount: 0.096, currency: 'USD', basis: 'so-far', hourlyPrice: 0.192}} as Partial<JobEntry>),
+      job({name: 'unpriced', cost: null} as Partial<JobEntry>),
+    ]).split('\n')
+    expect(rows).toEqual([
+      'NAME      STATE    EXIT  STARTED         DURATION    COST             WHERE               COMMAND',
+      'train-1   DONE     0     30 minutes ago  15 minutes  0.05 USD         ubuntu@203.0.113.7  python train.py',
+      'r         RUNNING  -     30 minutes ago  running     0.10 USD so far  ubuntu@203.0.113.7  python train.py',
+      'unpriced  DONE     0     30 minutes ago  15 minutes  -                ubuntu@203.0.113.7  python train.py',
+    ])
+  })
+})

@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import type {RunOutcome} from '../../../src/sites/run-job.js'
-import {formatStarted, formatStop} from '../../../src/output/format-run.js'
+import {formatApproved, formatHeld, formatStarted, formatStop} from '../../../src/output/format-run.js'
 import {style, useColor} from '../../../src/output/style.js'
 
 const outcome = (extra: Partial<RunOutcome> = {}): RunOutcome => ({
@@ -66,5 +66,37 @@ describe('formatStop', () => {
     useColor(false)
     expect(formatStop({name: 'j', state: 'FAILED', exitCode: null, alreadyFinished: true, host: 'u@h'})).toBe('j had already finished (FAILED, exit -); nothing to stop')
     expect(formatStop({name: 'j', state: 'DONE', exitCode: 0, alreadyFinished: true, host: 'u@h'})).toBe('j had already finished (DONE, exit 0); nothing to stop')
+  })
+})
+
+describe('the approval gate', () => {
+  const held = outcome({
+    name: 'big',
+    state: 'QUEUED',
+    waitingFor: 'approval',
+    estimatedCost: {amount: 2.5, currency: 'USD', basis: 'ORCH_HOURLY_PRICE', hourlyPrice: 0.5, runtimeEstimateSeconds: 18_000},
+    estimatedCostReason: null,
+    approval: {why: 'its estimated cost 2.50 USD is over the limit 1.00 USD', approve: 'orch approve big', refuse: 'orch stop big'},
+  })
+
+  it('a held job: why it waits, what it would cost, and the two commands that decide', () => {
+    useColor(false)
+    expect(formatHeld(held).split('\n')).toEqual([
+      'big QUEUED on ubuntu@203.0.113.7, waiting for approval: its estimated cost 2.50 USD is over the limit 1.00 USD',
+      '  cost:    ~2.50 USD (0.50 USD/h × 5h, ORCH_HOURLY_PRICE)',
+      '  approve: orch approve big',
+      '  refuse:  orch stop big',
+    ])
+    expect(formatHeld({...held, estimatedCost: null, estimatedCostReason: 'no runtime estimate: give --runtime (e.g. --runtime 2h)'}).split('\n')[1]).toBe('  cost:    unknown (no runtime estimate: give --runtime (e.g. --runtime 2h))')
+  })
+
+  it('a started cloud job shows its estimate under the log line', () => {
+    useColor(false)
+    expect(formatStarted({...held, state: 'RUNNING', waitingFor: null, approval: null}, false).split('\n')[2]).toBe('  cost:    ~2.50 USD (0.50 USD/h × 5h, ORCH_HOURLY_PRICE)')
+  })
+
+  it('approved, or approved before', () => {
+    expect(formatApproved({name: 'big', host: 'h', approved: true, alreadyApproved: false})).toBe('big approved on h: it starts as soon as a slot is free (follow it: orch logs -f big)')
+    expect(formatApproved({name: 'big', host: 'h', approved: false, alreadyApproved: true})).toBe('big had already been approved on h: it starts as soon as a slot is free (follow it: orch logs -f big)')
   })
 })
