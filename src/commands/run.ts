@@ -3,6 +3,7 @@ import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
+import {serviceFlags, servicePolicyFrom} from '../cli/service-flags.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted} from '../config/config.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
@@ -39,6 +40,7 @@ export default defineCommand({
     stamp: flag.boolean({description: 'append -YYYYMMDD-HHMM (local time) to the name'}),
     'env-file': flag.option({description: "file of NAME=value lines for the job's environment (values are never printed)"}),
     ...guardrailFlags,
+    ...serviceFlags,
     'start-timeout': flag.option({description: 'how long to wait for a stopped EC2 instance to start and answer SSH (default 5m)', helpGroup: 'HOST', parse: values.duration}),
     cloudwatch: flag.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
     ...syncFlags,
@@ -56,6 +58,7 @@ export default defineCommand({
       cloudwatch: cloudwatchWanted(config, flags.cloudwatch),
       guardrails: guardrailsFrom(flags, config),
       artifacts: flags.artifacts,
+      service: servicePolicyFrom(flags),
     }
     const sync = await syncSourceFromFlags(flags)
     const progress = await startProgress('routing…')

@@ -6,6 +6,7 @@ import {readLog} from '../jobs/follow-log.js'
 import {type JobSpec, commandText, createJob} from '../jobs/start-job.js'
 import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
+import {usageError} from '../errors/errors.js'
 import type {JobStateName} from '../jobs/state.js'
 import type {SyncSource} from '../sync/source.js'
 import type {SyncReport} from '../sync/sync.js'
@@ -55,6 +56,7 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   commandText(request.spec.argv) // refuse an empty command before connecting anywhere
   const decision = route(request.profile, config.thresholds)
   const target = request.where === 'auto' ? decision.target : request.where
+  if (target === 'local' && request.spec.service?.onBoot) throw usageError('--on-boot starts a service again when the cloud host boots; this job would run here, in the foreground', 'add --where cloud, or drop --on-boot')
   const reasons: Reason[] =
     request.where === 'auto'
       ? decision.reasons
@@ -76,7 +78,8 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
 
 async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
-  await createJob(site, request.spec, 'tmux', site.host.label)
+  const jobDir = await createJob(site, request.spec, 'tmux', site.host.label)
+  if (request.spec.service?.onBoot) await bootEntryOrStop(config, site, request.spec.name, jobDir)
   const outcome: RunOutcome = {
     name: request.spec.name,
     target: 'cloud',
@@ -97,6 +100,18 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
   })
   if (request.spec.cloudwatch) await (await import('./ship-job.js')).shipAfterFollow(config, site, request.spec.name, ui.warn)
   return finish(outcome, result.exitCode)
+}
+
+/** A service that cannot be started at boot as asked is not left running as if it could. */
+async function bootEntryOrStop(config: OrchConfig, site: JobSite, name: string, jobDir: string): Promise<void> {
+  const {installBootEntry} = await import('../jobs/service.js')
+  try {
+    await installBootEntry(site, name, jobDir, {hostDir: config.hostDir, crontabCommand: config.crontab})
+  } catch (error) {
+    const {stopJob} = await import('../jobs/stop-job.js')
+    await stopJob(site, name, 2).catch(() => undefined)
+    throw error
+  }
 }
 
 async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
