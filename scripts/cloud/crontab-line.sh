@@ -256,7 +256,7 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
   if (num(ex)) {
     # The second line of the exit file says what is missing although the status is known (record_exit).
     why = second(d "/exit"); if (why ~ /^[a-z][a-z-]*$/) reason = why
-    # A service that ended for good on its own failed, whatever its command's last status.
+    # A service that ended for good on its own failed, whatever the last exit status of its command.
     if (has(d "/stopped")) state = "STOPPED"; else state = (ex == "0" && reason != "restart-storm" && reason != "memory-limit") ? "DONE" : "FAILED"
   } else {
     ex = "-"

@@ -99,6 +99,11 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
     onReconnect: ui.onReconnect,
   })
   if (request.spec.cloudwatch) await (await import('./ship-job.js')).shipAfterFollow(config, site, request.spec.name, ui.warn)
+  // A service that ended for good on its own failed whatever its command's last status (restart-storm).
+  if (request.spec.service && result.exitCode === 0) {
+    const {jobInfo} = await import('../jobs/job-info.js')
+    if ((await jobInfo(site, request.spec.name)).state === 'FAILED') return {...outcome, exitCode: 0, state: 'FAILED'}
+  }
   return finish(outcome, result.exitCode)
 }
 

@@ -27,7 +27,8 @@ if [ "$mode" = boot ]; then
   slot=$(printf "%$((SLOT_BYTES - 1))s" '')
   printf '%s\n' "$slot" > "$dir/exit.tmp"
   printf '%s\n' "$slot" > "$dir/rc"
-  exec tmx new-session -d -s "$session" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$session"
+  tmx new-session -d -s "$session" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$session"
+  exit $?
 fi
 # <<< services <<<
 trap '' HUP INT TERM QUIT
