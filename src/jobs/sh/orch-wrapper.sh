@@ -244,7 +244,7 @@ service_after_exit() {
   esac
   if [ "$_up" -lt "$min_uptime" ]; then quick=$((quick + 1)); else quick=0; fi
   if [ "$quick" -gt "$max_restarts" ]; then
-    end_reason=restart-storm
+    end_reason="restart-storm"
     service_note "restart-storm: $quick exits in a row within --min-uptime ${min_uptime}s, more than --max-restarts $max_restarts; not restarted"
     return 1
   fi
@@ -286,7 +286,7 @@ elif ! stopped; then
     attempt_started=$(date +%s) end_reason=
     rm -f "$dir/memory-kill"
     if [ "$memory_mode" = monitor ]; then memory_watch > /dev/null 2>&1 & watcher=$!; fi
-    [ "$memory_mode" = cgroup ] && unit=orch-${dir##*/}-$$-$attempt
+    [ "$memory_mode" = cgroup ] && unit="orch-${dir##*/}-$$-$attempt"
     # The command's stderr joins its stdout; the shell's own "Killed" notice (on stderr) stays out of the log.
     {
       (
