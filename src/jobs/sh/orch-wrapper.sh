@@ -188,13 +188,14 @@ end_reason='' quick=0 wait_s=$restart_delay memory_mode='' watcher='' unit=''
 mib() { awk -v b="$1" 'BEGIN { printf "%.0fM", b / 1048576 }'; }
 # How --max-memory is held, written to the file memory-mode with the reason: "cgroup" where the
 # host's systemd gives this user a cgroup v2 memory controller (systemd-run --user --scope -p
-# MemoryMax: the kernel holds the whole process tree to it), else "monitor" (below).
+# MemoryMax: the kernel holds the whole process tree to it, and OOMPolicy=kill ends all of it, not
+# only its largest process), else "monitor" (below).
 memory_limit_mode() {
   if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then echo 'monitor: no cgroup v2 at /sys/fs/cgroup'
   elif ! command -v systemd-run > /dev/null 2>&1 || ! command -v systemctl > /dev/null 2>&1; then echo 'monitor: systemd-run is not installed'
   elif ! _cg=$(systemctl --user show -p ControlGroup --value 2> /dev/null) || [ -z "$_cg" ]; then echo 'monitor: no systemd user manager (systemctl --user)'
   elif ! grep -qw memory "/sys/fs/cgroup$_cg/cgroup.controllers" 2> /dev/null; then echo "monitor: the memory controller is not delegated to $_cg"
-  elif ! systemd-run --user --scope --quiet -p MemoryMax=64M true > /dev/null 2>&1; then echo 'monitor: systemd-run --user --scope refused a trial'
+  elif ! systemd-run --user --scope --quiet -p MemoryMax=64M -p OOMPolicy=kill true > /dev/null 2>&1; then echo 'monitor: systemd-run --user --scope refused a trial'
   else echo cgroup
   fi
 }
@@ -297,7 +298,7 @@ elif ! stopped; then
         # carries it, whatever process group or session it moved to.
         if tag=$(job_tag "${dir##*/}"); then ORCH_JOB_ID=$tag; export ORCH_JOB_ID; fi
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
-        if [ -n "$unit" ]; then exec systemd-run --user --scope --quiet --unit="$unit" -p MemoryMax="$max_memory" -p MemorySwapMax=0 "$shell" "$dir/cmd.sh" 9>&-; fi
+        if [ -n "$unit" ]; then exec systemd-run --user --scope --quiet --unit="$unit" -p MemoryMax="$max_memory" -p MemorySwapMax=0 -p OOMPolicy=kill "$shell" "$dir/cmd.sh" 9>&-; fi
         exec "$shell" "$dir/cmd.sh" 9>&-
       ) 2>&1
       # In place, into the room start.sh took for it: a full disk cannot lose the status.
