@@ -23,13 +23,16 @@ const oneLine = (command: string, max = 50) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
+/** A service's restarts after its state, as pm2 ls shows them (`RUNNING ↻3`). */
+const withRestarts = (job: JobEntry, state: string) => (job.restarts > 0 ? `${state} ↻${job.restarts}` : state)
+
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
   if (jobs.length === 0) return 'no jobs running, starting or queued'
   return table(
     ['NAME', 'STATE', 'ELAPSED', 'WHERE', 'COMMAND'],
     jobs.map((job) => [
       job.name,
-      job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state),
+      job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : withRestarts(job, colourState(job.state)),
       job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceToNowStrict(new Date(job.createdAt))} waiting` : '-',
       job.target === 'local' ? 'local' : job.host,
       oneLine(job.command),
@@ -43,7 +46,7 @@ export function formatList(jobs: readonly JobEntry[]): string {
     ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'WHERE', 'COMMAND'],
     jobs.map((job) => [
       job.name,
-      colourState(job.state),
+      withRestarts(job, colourState(job.state)),
       job.exitCode === null ? '-' : String(job.exitCode),
       job.startedAt ? `${formatDistanceToNowStrict(new Date(job.startedAt))} ago` : '-',
       job.startedAt && job.endedAt ? formatDistanceStrict(new Date(job.startedAt), new Date(job.endedAt)) : job.startedAt ? 'running' : '-',
