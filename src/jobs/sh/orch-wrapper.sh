@@ -190,11 +190,12 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.0fM", b / 1048576 }'; }
 # host's systemd gives this user a cgroup v2 memory controller (systemd-run --user --scope -p
 # MemoryMax: the kernel holds the whole process tree to it, and OOMPolicy=kill ends all of it, not
 # only its largest process), else "monitor" (below).
+cgroup_root=/sys/fs/cgroup
 memory_limit_mode() {
-  if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then echo 'monitor: no cgroup v2 at /sys/fs/cgroup'
+  if [ ! -f "$cgroup_root/cgroup.controllers" ]; then echo "monitor: no cgroup v2 at $cgroup_root"
   elif ! command -v systemd-run > /dev/null 2>&1 || ! command -v systemctl > /dev/null 2>&1; then echo 'monitor: systemd-run is not installed'
   elif ! _cg=$(systemctl --user show -p ControlGroup --value 2> /dev/null) || [ -z "$_cg" ]; then echo 'monitor: no systemd user manager (systemctl --user)'
-  elif ! grep -qw memory "/sys/fs/cgroup$_cg/cgroup.controllers" 2> /dev/null; then echo "monitor: the memory controller is not delegated to $_cg"
+  elif ! grep -qw memory "$cgroup_root$_cg/cgroup.controllers" 2> /dev/null; then echo "monitor: the memory controller is not delegated to $_cg"
   elif ! systemd-run --user --scope --quiet -p MemoryMax=64M -p OOMPolicy=kill true > /dev/null 2>&1; then echo 'monitor: systemd-run --user --scope refused a trial'
   else echo cgroup
   fi
