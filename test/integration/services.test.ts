@@ -145,6 +145,18 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
     expect(isAlive(Number(readFileSync(join(jobDir(name), 'pid'), 'utf8')))).toBe(false)
   })
 
+  it('what a run left behind ends before the next run starts: the whole tree is restarted', async () => {
+    const name = 'svc-leftover'
+    await run(name, ['setsid sleep 300 > /dev/null 2>&1 & echo run; sleep 1'], ['--restart', 'always', '--min-uptime', '1s', '--restart-delay', '1s'])
+    await world.waitForLog(name, /\[RESTART 3 in 1s: [^\n]*\]\nrun\n/, 60_000)
+    const sleepers = () => tagged(name).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u0000300'))
+    await waitUntil('the latest run\'s sleeper', () => sleepers().length > 0, 5000, 50)
+    // Only the latest run's: the three before it were ended at each restart.
+    expect(sleepers().length).toBe(1)
+    expect((await world.orch(['stop', name])).code).toBe(0)
+    expect(tagged(name)).toEqual([])
+  })
+
   it('a memory hog over --max-memory: its process tree is killed and restarted, the reason recorded', async () => {
     const name = 'svc-hog'
     const counter = join(scratch, `${name}.count`)

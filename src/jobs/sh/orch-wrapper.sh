@@ -254,6 +254,14 @@ service_after_exit() {
   [ "$restart_delay" -gt "$_cap" ] && _cap=$restart_delay
   if [ "$quick" -le 1 ]; then wait_s=$restart_delay; else wait_s=$((wait_s * 2)); [ "$wait_s" -gt "$_cap" ] && wait_s=$_cap; fi
   if [ "$quick" -gt 0 ]; then _count="; quick restart $quick/$max_restarts"; else _count=; fi
+  # What the last run left behind (a child that outlived it, still holding a port) ends before the
+  # next run starts: the whole tree is restarted, as PM2 does.
+  if [ -n "$tag" ] && [ -n "$(strays "$tag")" ]; then
+    end_strays "$tag" '' TERM
+    _i=0
+    while [ -n "$(strays "$tag")" ] && [ "$_i" -lt 20 ]; do sleep 0.1; _i=$((_i + 1)); done
+    end_strays "$tag" '' KILL
+  fi
   ensure_newline "$log"
   printf '[RESTART %s in %ss: %s%s]\n' "$attempt" "$wait_s" "$_what" "$_count" | tee -a "$log"
   echo "$_why" > "$dir/reason"
