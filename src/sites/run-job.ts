@@ -56,7 +56,11 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   commandText(request.spec.argv) // refuse an empty command before connecting anywhere
   const decision = route(request.profile, config.thresholds)
   const target = request.where === 'auto' ? decision.target : request.where
-  if (target === 'local' && request.spec.service?.onBoot) throw usageError('--on-boot starts a service again when the cloud host boots; this job would run here, in the foreground', 'add --where cloud, or drop --on-boot')
+  const service = request.spec.service
+  if (target === 'local' && service && service.restart !== 'no') {
+    // In the foreground here, Ctrl-C would only end one run and the next would start.
+    throw usageError(`--${service.onBoot ? 'on-boot' : 'restart'} is for a service on the cloud host; this job would run here, in the foreground`, 'add --where cloud')
+  }
   const reasons: Reason[] =
     request.where === 'auto'
       ? decision.reasons

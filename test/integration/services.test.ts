@@ -79,11 +79,11 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
       new RegExp(
         [
           'boom',
-          String.raw`\[RESTART 1 in 1s: exit 3 after [01]s; quick restart 1/3\]`,
+          String.raw`\[RESTART 1 in 1s: exit 3 after [0-4]s; quick restart 1/3\]`,
           'boom',
-          String.raw`\[RESTART 2 in 2s: exit 3 after [01]s; quick restart 2/3\]`,
+          String.raw`\[RESTART 2 in 2s: exit 3 after [0-4]s; quick restart 2/3\]`,
           'boom',
-          String.raw`\[RESTART 3 in 4s: exit 3 after [01]s; quick restart 3/3\]`,
+          String.raw`\[RESTART 3 in 4s: exit 3 after [0-4]s; quick restart 3/3\]`,
           'boom',
           String.raw`\[orch: restart-storm: 4 exits in a row within --min-uptime 5s, more than --max-restarts 3; not restarted\]`,
           String.raw`\[EXIT: 3\]`,
@@ -112,7 +112,7 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
     const name = 'svc-on-failure'
     const counter = join(scratch, `${name}.count`)
     await run(name, [`n=$(cat '${counter}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${counter}'; echo "run $n"; [ $n -ge 3 ]`], ['--restart', 'on-failure', '--restart-delay', '0s'])
-    expect(await world.waitForExit(name)).toMatch(/^run 1\n\[RESTART 1 in 0s: exit 1 after [01]s; quick restart 1\/10\]\nrun 2\n\[RESTART 2 in 0s: exit 1 after [01]s; quick restart 2\/10\]\nrun 3\n\[EXIT: 0\]\n$/)
+    expect(await world.waitForExit(name)).toMatch(/^run 1\n\[RESTART 1 in 0s: exit 1 after [0-4]s; quick restart 1\/10\]\nrun 2\n\[RESTART 2 in 0s: exit 1 after [0-4]s; quick restart 2\/10\]\nrun 3\n\[EXIT: 0\]\n$/)
     expect(await listed(name)).toMatchObject({state: 'DONE', exitCode: 0, reason: null, restarts: 2, attempts: 3})
   })
 
@@ -121,8 +121,8 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
     const counter = join(scratch, `${name}.count`)
     await run(name, [`n=$(cat '${counter}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${counter}'; echo "run $n"; sleep 2`], ['--restart', 'always', '--min-uptime', '1s', '--restart-delay', '1s'])
     // Runs that lasted longer than --min-uptime: never quick, the delay stays 1s, no storm.
-    const log = await world.waitForLog(name, /\[RESTART 3 in 1s: exit 0 after [23]s\]\nrun 4\n/, 60_000)
-    expect(count(log, /\[RESTART \d+ in 1s: exit 0 after [23]s\]\n/)).toBe(3)
+    const log = await world.waitForLog(name, /\[RESTART 3 in 1s: exit 0 after \d+s\]\nrun 4\n/, 60_000)
+    expect(count(log, /\[RESTART \d+ in 1s: exit 0 after [2-9]s\]\n/)).toBe(3)
     const running = await listed(name)
     expect(running).toMatchObject({state: 'RUNNING', reason: 'exited', exitCode: null})
     expect(running.restarts).toBeGreaterThanOrEqual(3)
@@ -192,7 +192,8 @@ describe.skipIf(NO_SANDBOX)('bad service flags', () => {
     [['--restart', 'always', '--max-restarts', '-1'], /^orch: --max-restarts "-1" is not a whole number/],
     [['--max-restarts', '3'], /^orch: --max-restarts is for services/],
     [['--restart', 'always', '--retries', '2'], /^orch: --retries is for batch jobs/],
-    [['--on-boot', '--restart', 'always', '--where', 'local'], /^orch: --on-boot starts a service again when the cloud host boots/],
+    [['--on-boot', '--restart', 'always', '--where', 'local'], /^orch: --on-boot is for a service on the cloud host/],
+    [['--restart', 'on-failure', '--where', 'local'], /^orch: --restart is for a service on the cloud host/],
   ])('%j: one line on stderr, exit 2, nothing started', async (flags, message) => {
     const before = world.logRootEntries()
     const result = await world.orch(['run', 'svc-bad', ...(flags.includes('--where') ? [] : ['--where', 'cloud']), ...flags, '--', 'echo never'])
