@@ -272,8 +272,10 @@ service_after_exit() {
 }
 if [ "$max_memory" -gt 0 ] && [ -n "$tag" ]; then
   memory_mode=$(memory_limit_mode)
+  # Without /proc (a Mac running a local job) nothing measures the tree: said, never pretended.
+  case $memory_mode in monitor:*) [ -r /proc/self/environ ] || memory_mode="none: ${memory_mode#monitor: }, and no /proc to measure the job's memory" ;; esac
   printf '%s\n' "$memory_mode" > "$dir/memory-mode"
-  [ "$memory_mode" = cgroup ] || memory_mode=monitor
+  case $memory_mode in cgroup) ;; monitor:*) memory_mode=monitor ;; *) memory_mode= ;; esac
 fi
 # <<< services <<<
 
