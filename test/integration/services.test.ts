@@ -255,8 +255,10 @@ describe.skipIf(NO_REBOOT)('--on-boot and a simulated reboot (a host user of its
 
   it('the service comes back after every process of the user was killed; orch stop removes the line and it stays down', async () => {
     const name = 'svc-boot'
-    await run(name, ['echo "up $SVC_WORD"; sleep 300'], ['--restart', 'always', '--on-boot', '--env', 'SVC_WORD=again'], host, env)
-    await host.waitForLog(name, /^up again\n$/)
+    await run(name, ['echo "up $SVC_WORD"; echo "PATH=$PATH"; sleep 300'], ['--restart', 'always', '--on-boot', '--env', 'SVC_WORD=again'], host, env)
+    const first = await host.waitForLog(name, /^up again\nPATH=.*\n$/)
+    // cron's PATH is /usr/bin:/bin; the service must come back with the one it was started with.
+    expect(first).not.toBe('up again\nPATH=/usr/bin:/bin\n')
     expect(readFileSync(spool, 'utf8')).toBe(`${MINE}${bootLine(name)}\n`)
     const dir = jobDir(name, host)
     expect(bootLine(name)).toBe(`@reboot [ -f ${dir}/on-boot ] && /bin/sh ${dir}/orch-wrapper.sh ${dir} boot ${host.tmuxSocket} ${name} >> ${dir}/boot.log 2>&1 # orch:boot:${name}`)
@@ -270,8 +272,8 @@ describe.skipIf(NO_REBOOT)('--on-boot and a simulated reboot (a host user of its
 
     const boot = cronAtBoot(name)
     expect(boot.code, `${boot.stderr}\n${readFileSync(join(jobDir(name, host), 'boot.log'), 'utf8')}`).toBe(0)
-    const log = await host.waitForLog(name, /\[RESTART 1: the host restarted\]\nup again\n$/)
-    expect(log).toBe('up again\n[RESTART 1: the host restarted]\nup again\n')
+    const log = await host.waitForLog(name, /\[RESTART 1: the host restarted\]\nup again\nPATH=.*\n$/)
+    expect(log).toBe(`${first}[RESTART 1: the host restarted]\n${first}`)
     expect(await listed(name, host)).toMatchObject({state: 'RUNNING', reason: 'reboot', restarts: 1})
     // Run twice (cron and a person), the line never starts a second copy.
     expect(cronAtBoot(name).code).toBe(0)

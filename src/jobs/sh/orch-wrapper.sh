@@ -21,6 +21,9 @@ restart=no max_restarts=10 min_uptime=5 restart_delay=2 max_memory=0
 # start marker makes any record of it indexed as finished meanwhile stale (job-lib.sh).
 if [ "$mode" = boot ]; then
   [ -f "$dir/on-boot" ] || exit 0
+  # cron's PATH is /usr/bin:/bin: the service gets the one it was started with (a node in
+  # /usr/local/bin must still be found), as pm2 startup keeps it.
+  if [ -s "$dir/path" ]; then PATH=$(head -n 1 "$dir/path"); export PATH; fi
   if wrapper_alive "$session" || tmx has-session -t "=$session" 2> /dev/null; then exit 0; fi
   mark_started "$session" && printf '%s\n' "$marker_token" > "$dir/marker"
   rm -f "$dir/exit" "$dir/ended" "$dir/session-lost" "$dir/pid" "$dir/stopped"
@@ -291,6 +294,7 @@ elif ! stopped; then
     echo reboot > "$dir/reason"
   else
     date +%s > "$dir/started"
+    [ "$restart" != no ] && printf '%s\n' "$PATH" > "$dir/path"
   fi
   while :; do
     attempt=$((attempt + 1))
