@@ -246,7 +246,12 @@ describe.skipIf(NO_REBOOT)('--on-boot and a simulated reboot (a host user of its
 
   afterAll(async () => {
     await host?.cleanup()
-    spawnSync('userdel', ['-r', user], {encoding: 'utf8'})
+    // The user goes with everything it still runs (sshd sessions closing, a job's leftovers).
+    for (let tries = 0; tries < 20; tries++) {
+      asUser(user, '/', 'kill -KILL -1')
+      if (spawnSync('userdel', ['-r', user], {encoding: 'utf8'}).status !== 8) break
+      await sleep(250)
+    }
   })
 
   const bootLine = (name: string) => readFileSync(spool, 'utf8').split('\n').find((line) => line.endsWith(`# orch:boot:${name}`))
