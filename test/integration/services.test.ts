@@ -100,9 +100,12 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
 
   it('a command that exits 0 at once under --restart always is a storm too: FAILED, whatever its status', async () => {
     const name = 'svc-clean-storm'
-    await run(name, ['echo once'], ['--restart', 'always', '--max-restarts', '0'])
+    await run(name, ['echo once'], ['--restart', 'always', '--max-restarts', '0', '--notify'], world, {ORCH_NOTIFY: 'stdout'})
     expect(await world.waitForExit(name)).toMatch(/^once\n\[orch: restart-storm: 1 exits in a row within --min-uptime 5s, more than --max-restarts 0; not restarted\]\n\[EXIT: 0\]\n$/)
     expect(await listed(name)).toMatchObject({state: 'FAILED', exitCode: 0, reason: 'restart-storm', restarts: 0})
+    // The notification says it failed, and why.
+    await waitUntil('the notification', () => existsSync(join(jobDir(name), 'notified')), 20_000)
+    expect(readFileSync(join(jobDir(name), 'notification'), 'utf8')).toMatch(/^svc-clean-storm FAILED \(exit 0, restart-storm\) after \d+s on \S+\n/)
     // An agent waiting on it is told it failed.
     const followed = await world.orch(['run', 'svc-clean-storm-wait', '--where', 'cloud', '--wait', '--restart', 'always', '--max-restarts', '0', '--', 'true'])
     expect(followed.code).toBe(1)
@@ -160,8 +163,9 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
   it('a memory hog over --max-memory: its process tree is killed and restarted, the reason recorded', async () => {
     const name = 'svc-hog'
     const counter = join(scratch, `${name}.count`)
-    // The first run holds ~96 MiB in a child of the command (the cap is on the whole tree); later runs stay small.
-    const hog = `n=$(cat '${counter}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${counter}'; echo "run $n"; if [ $n = 1 ]; then bash -c 'x=$(head -c 100000000 /dev/zero | tr "\\0" x); sleep 60'; fi; sleep 60`
+    // The first run holds ~96 MiB in a child of the command that left its process group and session
+    // (the cap is on the whole tree, whatever group it is in); later runs stay small.
+    const hog = `n=$(cat '${counter}' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${counter}'; echo "run $n"; if [ $n = 1 ]; then setsid bash -c 'x=$(head -c 100000000 /dev/zero | tr "\\0" x); sleep 60'; fi; sleep 60`
     await run(name, [hog], ['--restart', 'always', '--max-memory', '50M', '--restart-delay', '1s'])
     const log = await world.waitForLog(name, /run 2\n/, 60_000)
     expect(log).toMatch(/^run 1\n\[RESTART 1 in 1s: killed over --max-memory 50M at (\d+)M after \d+s(; quick restart 1\/10)?\]\nrun 2\n$/)

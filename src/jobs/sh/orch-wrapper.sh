@@ -362,11 +362,12 @@ if lost && [ -f "$dir/on-boot" ]; then rm -f "$dir/rc"; else remove_boot_entry "
 # session it is sent from a process of its own, so the wrapper ends with its [EXIT] line and a
 # follower (tail --pid) ends with it, however slow the webhook.
 notify() {
-  if stopped; then state=STOPPED; elif [ "$rc" = 0 ]; then state=DONE; else state=FAILED; fi
+  # A service that ended for good on its own (end_reason) failed, whatever its last status.
+  if stopped; then state=STOPPED; elif [ "$rc" = 0 ] && [ -z "$end_reason" ]; then state=DONE; else state=FAILED; fi
   started=$(cat "$dir/started" 2> /dev/null || cat "$dir/ended")
   duration=$(( $(cat "$dir/ended") - started ))
   {
-    printf '%s %s (exit %s) after %ss on %s\n' "${dir##*/}" "$state" "$rc" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
+    printf '%s %s (exit %s%s) after %ss on %s\n' "${dir##*/}" "$state" "$rc" "${end_reason:+, $end_reason}" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
     grep -v '^\[EXIT: [0-9]*\]$' "$log" | tail -n 20
   } > "$dir/notification" 2> /dev/null
   if [ "$notify" = stdout ]; then
