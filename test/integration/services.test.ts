@@ -160,6 +160,16 @@ describe.skipIf(NO_SANDBOX).concurrent('restart policies', {timeout: 120_000}, (
     expect(tagged(name)).toEqual([])
   })
 
+  it('--on-boot where the crontab cannot be written: refused (exit 8), and the service is not left running without it', async () => {
+    const name = 'svc-no-cron'
+    const result = await world.orch(['run', name, '--where', 'cloud', '--restart', 'always', '--on-boot', '--', 'sleep 300'], {env: {ORCH_CRONTAB: join(scratch, 'no-such-crontab')}})
+    expect(result.code, result.stderr).toBe(8)
+    expect(result.stderr).toMatch(/^orch: cannot install the @reboot line of svc-no-cron on \S+: .+/)
+    expect(await listed(name)).toMatchObject({state: 'STOPPED'})
+    expect(existsSync(join(jobDir(name), 'on-boot'))).toBe(false)
+    expect(tagged(name)).toEqual([])
+  })
+
   it('a memory hog over --max-memory: its process tree is killed and restarted, the reason recorded', async () => {
     const name = 'svc-hog'
     const counter = join(scratch, `${name}.count`)
