@@ -40,8 +40,8 @@ export const bootMarker = (name: string) => `orch:boot:${name}`
 
 /**
  * The @reboot line: the job's own wrapper in mode boot, which starts its session again unless the
- * service was stopped or ended for good since (no file on-boot then; the test keeps a stale line
- * harmless).
+ * service was stopped or ended for good since. Both remove the job's file on-boot, which the line
+ * tests first, so a line left behind (a crontab that could not be edited then) does nothing.
  */
 export function bootLine(jobDir: string, tmuxSocket: string, name: string): string {
   const onBoot = cronWord(`${jobDir}/on-boot`)
