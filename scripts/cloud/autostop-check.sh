@@ -151,7 +151,9 @@ done
 # job is FAILED or STOPPED without one (vanished: its wrapper or session is gone without writing
 # it, e.g. a reboot; never-started: the start never completed), or what its record lacks although
 # the status is known (log-write-failed: output was lost because run.log could not be written), or
-# what a QUEUED job waits for besides a slot (approval: a person's yes, orch approve); started, ended, created: epoch
+# what a QUEUED job waits for besides a slot (approval: a person's yes, orch approve), or why a
+# service ended for good (restart-storm, memory-limit: FAILED whatever its last status) or, while
+# it runs, was last restarted (exited, crashed, memory-limit, reboot); started, ended, created: epoch
 # seconds on the host; kind: orch | manual; meta: meta.json's first line (JSON), always last.
 #
 # Finished jobs never change, so their records are kept in <root>/.orch-index and read from there
@@ -299,11 +301,14 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
   if (num(ex)) {
     # The second line of the exit file says what is missing although the status is known (record_exit).
     why = second(d "/exit"); if (why ~ /^[a-z][a-z-]*$/) reason = why
-    if (has(d "/stopped")) state = "STOPPED"; else state = (ex == "0") ? "DONE" : "FAILED"
+    # A service that ended for good on its own failed, whatever the last exit status of its command.
+    if (has(d "/stopped")) state = "STOPPED"; else state = (ex == "0" && reason != "restart-storm" && reason != "memory-limit") ? "DONE" : "FAILED"
   } else {
     ex = "-"
     if (alive) {
       livepid = pid
+      # A service between restarts: why it was last restarted (orch-wrapper.sh writes it).
+      why = first(d "/reason"); if (why ~ /^[a-z][a-z-]*$/) reason = why
       if (started == MISSING && awaiting_approval(d)) { state = "QUEUED"; reason = "approval" }
       else if (has(d "/queued") && started == MISSING) state = "QUEUED"
       else state = (started == MISSING) ? "STARTING" : "RUNNING"
@@ -323,7 +328,8 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
       # is, never written into the index, whose records never change.
       if (state == "STOPPED" && num(first(d "/stopped")) && now - first(d "/stopped") < 120) unsettled = 1
       # Nothing of the job is left to delete its secrets: the first reader that can write does.
-      if (writing && has(d "/env.sh")) print "S\t" n > "/dev/stderr"
+      # A service started again at boot (its file on-boot) keeps its environment for that start.
+      if (writing && has(d "/env.sh") && !has(d "/on-boot")) print "S\t" n > "/dev/stderr"
     }
   }
   return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\t" meta
@@ -567,6 +573,18 @@ end_strays() {
   _none=1
   for _p in $(strays "$1" "$2"); do kill "-$3" "$_p" 2> /dev/null && _none=0; done
   return "$_none"
+}
+
+# remove_boot_entry DIR: a service started with --on-boot is not started again at boot: its file
+# on-boot goes (the @reboot line checks it first), then its crontab line, through the
+# crontab-line.sh and the crontab command on-boot names (written by boot-entry.sh). Every other
+# crontab line is kept byte for byte. Nothing when DIR has no on-boot.
+remove_boot_entry() {
+  [ -f "$1/on-boot" ] || return 0
+  _boot_tool=$(sed -n 1p "$1/on-boot" 2> /dev/null) _boot_crontab=$(sed -n 2p "$1/on-boot" 2> /dev/null)
+  rm -f "$1/on-boot"
+  [ -f "$_boot_tool" ] || return 0
+  CRONTAB=${_boot_crontab:-crontab} sh "$_boot_tool" remove --marker "orch:boot:${1##*/}" > /dev/null 2>&1
 }
 
 ensure_newline() { if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then printf '\n' >> "$1"; fi; }

@@ -5,6 +5,7 @@ import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
 import {approvalFlags, approvalFrom} from '../cli/cost-flags.js'
 import {EXIT_CODES} from '../errors/errors.js'
+import {serviceFlags, servicePolicyFrom} from '../cli/service-flags.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted} from '../config/config.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
@@ -42,6 +43,7 @@ export default defineCommand({
     'env-file': flag.option({description: "file of NAME=value lines for the job's environment (values are never printed)"}),
     ...guardrailFlags,
     ...approvalFlags,
+    ...serviceFlags,
     'start-timeout': flag.option({description: 'how long to wait for a stopped EC2 instance to start and answer SSH (default 5m)', helpGroup: 'HOST', parse: values.duration}),
     cloudwatch: flag.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
     ...syncFlags,
@@ -59,6 +61,7 @@ export default defineCommand({
       cloudwatch: cloudwatchWanted(config, flags.cloudwatch),
       guardrails: guardrailsFrom(flags, config),
       artifacts: flags.artifacts,
+      service: servicePolicyFrom(flags),
     }
     const sync = await syncSourceFromFlags(flags)
     const progress = await startProgress('routing…')

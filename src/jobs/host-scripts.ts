@@ -8,7 +8,9 @@ import {readFileSync} from 'node:fs'
  * can never change what a script does.
  *
  * Job directory (<root>/<name>/): meta.json, cmd.sh (the command exactly as typed), env.sh (0600,
- * deleted at the end), cwd, orch-wrapper.sh, pid, started, ended, exit, stopped, run.log, offsets.
+ * deleted at the end), cwd, orch-wrapper.sh, pid, started, ended, exit, stopped, run.log, offsets;
+ * for a service: reason (why it was last restarted), path (its PATH, for a start at boot),
+ * memory-mode (who holds --max-memory, and why), memory-kill, on-boot and boot.log (--on-boot).
  */
 const cache = new Map<string, string>()
 function load(name: string): string {
@@ -20,7 +22,7 @@ function load(name: string): string {
   return text
 }
 
-export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback' | 'approve'
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback' | 'approve' | 'boot-entry'
 
 export function controlScript(name: ControlScript): string {
   return `${load('job-lib')}\n${load('prelude')}\n${load(name)}`

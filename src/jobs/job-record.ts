@@ -1,6 +1,7 @@
 import {StringDecoder} from 'node:string_decoder'
 
 import {isJobName} from './names.js'
+import type {ServicePolicy} from './service.js'
 import {type JobStatus, exitCodeOf, isFinished, isStateName, statusOf} from './state.js'
 
 /** What `orch list --json` and `orch status --json` print per job (a contract agents rely on). */
@@ -13,11 +14,13 @@ export interface JobRecord {
   startedAt: string | null
   endedAt: string | null
   exitCode: number | null
-  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); else null. */
+  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); for a service, why it ended for good (`restart-storm`, `memory-limit`: FAILED) or, while RUNNING, why it was last restarted (`exited`, `crashed`, `memory-limit`, `reboot`); else null. */
   reason: string | null
   logPath: string
   /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */
   attempts: number
+  /** Times the command was started again: restarts of a service (orch run --restart), or retries. */
+  restarts: number
   /** 1-based place in the host's queue while QUEUED, else null. */
   queuePosition: number | null
   /** When the job was submitted (ISO 8601): a QUEUED job has waited since then. */
@@ -61,6 +64,8 @@ export interface JobMeta {
   priceBasis?: string
   /** orch run --runtime, for the ETA. */
   runtimeEstimateSeconds?: number
+  /** A service's restart policy (orch run --restart, --max-memory, --on-boot). */
+  service?: ServicePolicy
 }
 
 /** A listed job: the JSON record itself, so printing 100,000 of them copies nothing. */
@@ -148,6 +153,7 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
     reason: status.state === 'QUEUED' ? null : field(reason),
     logPath: site.logPath(name),
     attempts: whole(field(attempts)) ?? 0,
+    restarts: Math.max((whole(field(attempts)) ?? 0) - 1, 0),
     queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
     createdAt,
     kind: kind === 'manual' ? 'manual' : 'orch',

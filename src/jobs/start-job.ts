@@ -3,6 +3,7 @@ import {OrchError, usageError} from '../errors/errors.js'
 import {formatMoney} from '../routing/cost.js'
 import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
 import type {JobMeta} from './job-record.js'
+import {type ServicePolicy, serviceOptions} from './service.js'
 import type {JobSite} from './site.js'
 
 export interface JobSpec {
@@ -16,6 +17,8 @@ export interface JobSpec {
   guardrails?: Guardrails
   /** Default paths for orch pull (orch run --artifacts). */
   artifacts?: string[]
+  /** A service: restarted by the wrapper on the host (orch run --restart, --max-memory). */
+  service?: ServicePolicy
   /** What the job's cost and ETA are computed from; recorded with the job on its host. */
   pricing?: JobPricing
   /** Start it waiting for approval (orch approve) instead of running it. */
@@ -56,10 +59,11 @@ export interface Guardrails {
 export const NO_GUARDRAILS: Guardrails = {retries: 0, retryDelaySeconds: 30, backoff: 2, maxParallel: 0, notify: 'off', maxLogSize: 0}
 
 /** The wrapper's options file: KEY=value lines of numbers and words only (it is sourced by sh). */
-function wrapperOptions(guardrails: Guardrails, hostLabel: string, hold?: ApprovalHold): string {
+function wrapperOptions(guardrails: Guardrails, hostLabel: string, hold?: ApprovalHold, service?: ServicePolicy): string {
   const safeLabel = hostLabel.replace(/[^A-Za-z0-9@.:_[\]-]/g, '')
   return [
     ...holdOptions(hold),
+    ...(service ? serviceOptions(service) : []),
     `retries=${Math.trunc(guardrails.retries)}`,
     `retry_delay=${Math.trunc(guardrails.retryDelaySeconds)}`,
     `backoff=${Number(guardrails.backoff)}`,
@@ -133,6 +137,7 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
     cloudwatch: spec.cloudwatch === true,
     ...(spec.artifacts?.length ? {artifacts: spec.artifacts} : {}),
     ...spec.pricing,
+    ...(spec.service ? {service: spec.service} : {}),
   }
   const metaJson = Buffer.from(`${JSON.stringify(meta)}\n`)
   const wrapper = Buffer.from(wrapperScript())
@@ -147,7 +152,13 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       spec.cwd ?? '',
       mode,
       String(wrapper.length),
-      wrapperOptions(mode === 'local' ? {...guardrails, maxParallel: 0} : guardrails, hostLabel, mode === 'tmux' ? spec.hold : undefined),
+      // A service runs for good: it never takes one of the host's parallel slots from batch jobs.
+      wrapperOptions(
+        mode === 'local' || spec.service?.restart === 'always' || spec.service?.restart === 'on-failure' ? {...guardrails, maxParallel: 0} : guardrails,
+        hostLabel,
+        mode === 'tmux' ? spec.hold : undefined,
+        spec.service,
+      ),
       String(webhook.length),
     ],
     Buffer.concat([command, secrets, webhook, metaJson, wrapper]),

@@ -31,9 +31,12 @@ export function oneLine(command: string, max = 50): string {
 }
 
 /** A state, with a QUEUED job's place in the queue or what else it waits for. */
+/** A service restarted N times shows ↻N beside its state. */
+const withRestarts = (job: JobEntry, state: string) => (job.restarts > 0 ? `${state} ↻${job.restarts}` : state)
+
 function stateCell(job: JobEntry): string {
   if (job.state === 'QUEUED' && job.waitingFor === 'approval') return `${colourState(job.state)} (approval)`
-  return job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state)
+  return job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : withRestarts(job, colourState(job.state))
 }
 
 /** "in 12 minutes", or "over estimate by 5 minutes" once the estimate has passed. */
@@ -48,6 +51,7 @@ function costCell(job: JobEntry): string {
   return job.cost.basis === 'final' ? formatMoney(job.cost.amount, job.cost.currency) : `${formatMoney(job.cost.amount, job.cost.currency)} so far`
 }
 
+/** A service's restarts after its state, as pm2 ls shows them (`RUNNING ↻3`). */
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
   if (jobs.length === 0) return 'no jobs running, starting or queued'
   // The estimate and ETA columns only when some job was given a runtime estimate (orch run --runtime).

@@ -8,6 +8,7 @@ import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
 import {hourlyPriceFor} from './host-price.js'
 import {type ApprovalPolicy, type EstimatedCost, approvalNeeded, estimateCost} from '../routing/cost.js'
+import {usageError} from '../errors/errors.js'
 import type {JobStateName} from '../jobs/state.js'
 import type {SyncSource} from '../sync/source.js'
 import type {SyncReport} from '../sync/sync.js'
@@ -73,6 +74,11 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   commandText(request.spec.argv) // refuse an empty command before connecting anywhere
   const decision = route(request.profile, config.thresholds)
   const target = request.where === 'auto' ? decision.target : request.where
+  const service = request.spec.service
+  if (target === 'local' && service && service.restart !== 'no') {
+    // In the foreground here, Ctrl-C would only end one run and the next would start.
+    throw usageError(`--${service.onBoot ? 'on-boot' : 'restart'} is for a service on the cloud host; this job would run here, in the foreground`, 'add --where cloud')
+  }
   const reasons: Reason[] =
     request.where === 'auto'
       ? decision.reasons
@@ -142,7 +148,8 @@ async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], 
 
 async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
-  await createJob(site, request.spec, 'tmux', site.host.label)
+  const jobDir = await createJob(site, request.spec, 'tmux', site.host.label)
+  if (request.spec.service?.onBoot) await bootEntryOrStop(config, site, request.spec.name, jobDir)
   const outcome: RunOutcome = {
     name: request.spec.name,
     target: 'cloud',
@@ -163,7 +170,24 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
     onReconnect: ui.onReconnect,
   })
   if (request.spec.cloudwatch) await (await import('./ship-job.js')).shipAfterFollow(config, site, request.spec.name, ui.warn)
+  // A service that ended for good on its own failed whatever its command's last status (restart-storm).
+  if (request.spec.service && result.exitCode === 0) {
+    const {jobInfo} = await import('../jobs/job-info.js')
+    if ((await jobInfo(site, request.spec.name)).state === 'FAILED') return {...outcome, exitCode: 0, state: 'FAILED'}
+  }
   return finish(outcome, result.exitCode)
+}
+
+/** A service that cannot be started at boot as asked is not left running as if it could. */
+async function bootEntryOrStop(config: OrchConfig, site: JobSite, name: string, jobDir: string): Promise<void> {
+  const {installBootEntry} = await import('../jobs/service.js')
+  try {
+    await installBootEntry(site, name, jobDir, {hostDir: config.hostDir, crontabCommand: config.crontab})
+  } catch (error) {
+    const {stopJob} = await import('../jobs/stop-job.js')
+    await stopJob(site, name, 2).catch(() => undefined)
+    throw error
+  }
 }
 
 async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {

@@ -2,17 +2,39 @@
 # orch-wrapper: runs one orch job inside its tmux session (or in the foreground for local jobs) and
 # records its exit status. It ignores hangup, interrupt and terminate so it outlives the command and
 # always writes [EXIT: N]; the command gets default signal handling back before it starts.
-# $1 = the job directory, $2 = mode (tmux|local), $3 = tmux socket ('' = default), $4 = session name.
+# $1 = the job directory, $2 = mode (tmux|local|boot), $3 = tmux socket ('' = default), $4 = session name.
 # Options come from $dir/options (written by orch: numbers and words only): retries, retry_delay,
 # backoff, max_parallel, notify, max_log_size, host_label; hold, hold_cost, hold_limit, currency
-# (the approval gate). Written by orch; do not edit.
+# (the approval gate); for a service: restart (no|always|on-failure), max_restarts, min_uptime,
+# restart_delay (seconds), max_memory (bytes, 0 = none). Written by orch; do not edit.
 dir=$1 mode=${2:-local} sock=${3:-} session=${4:-}
 log=$dir/run.log
 root=${dir%/*}
 retries=0 retry_delay=30 backoff=2 max_parallel=0 notify=off max_log_size=0 host_label=
 hold='' hold_cost='' hold_limit='' currency=''
+restart=no max_restarts=10 min_uptime=5 restart_delay=2 max_memory=0
 # shellcheck source=/dev/null # written by start.sh for this job
 [ -f "$dir/options" ] && . "$dir/options"
+
+# >>> services: the @reboot line of a service started with --on-boot (boot-entry.sh) runs this in
+# mode "boot": the job's session is started again, unless the service was stopped or ended for good
+# since (its file on-boot is gone then) or still lives. The job keeps its directory and log; a new
+# start marker makes any record of it indexed as finished meanwhile stale (job-lib.sh).
+if [ "$mode" = boot ]; then
+  [ -f "$dir/on-boot" ] || exit 0
+  # cron's PATH is /usr/bin:/bin: the service gets the one it was started with (a node in
+  # /usr/local/bin must still be found), as pm2 startup keeps it.
+  if [ -s "$dir/path" ]; then PATH=$(head -n 1 "$dir/path"); export PATH; fi
+  if wrapper_alive "$session" || tmx has-session -t "=$session" 2> /dev/null; then exit 0; fi
+  mark_started "$session" && printf '%s\n' "$marker_token" > "$dir/marker"
+  rm -f "$dir/exit" "$dir/ended" "$dir/session-lost" "$dir/pid" "$dir/stopped"
+  slot=$(printf "%$((SLOT_BYTES - 1))s" '')
+  printf '%s\n' "$slot" > "$dir/exit.tmp"
+  printf '%s\n' "$slot" > "$dir/rc"
+  tmx new-session -d -s "$session" -x 200 -y 50 sh "$dir/orch-wrapper.sh" "$dir" tmux "$sock" "$session"
+  exit $?
+fi
+# <<< services <<<
 trap '' HUP INT TERM QUIT
 echo $$ > "$dir/pid"
 if tee -p < /dev/null > /dev/null 2>&1; then teeopt=-p; else teeopt=; fi
@@ -196,13 +218,125 @@ rc=
 log_lost='' marker_due=''
 attempt=0
 delay=$retry_delay
+
+# >>> services: restarts, the memory cap, and the start after a reboot.
+tag=$(job_tag "${dir##*/}") || tag=
+end_reason='' quick=0 wait_s=$restart_delay memory_mode='' watcher='' unit=''
+mib() { awk -v b="$1" 'BEGIN { printf "%.0fM", b / 1048576 }'; }
+# How --max-memory is held, written to the file memory-mode with the reason: "cgroup" where the
+# host's systemd gives this user a cgroup v2 memory controller (systemd-run --user --scope -p
+# MemoryMax: the kernel holds the whole process tree to it, and OOMPolicy=kill ends all of it, not
+# only its largest process), else "monitor" (below).
+cgroup_root=/sys/fs/cgroup
+memory_limit_mode() {
+  if [ ! -f "$cgroup_root/cgroup.controllers" ]; then echo "monitor: no cgroup v2 at $cgroup_root"
+  elif ! command -v systemd-run > /dev/null 2>&1 || ! command -v systemctl > /dev/null 2>&1; then echo 'monitor: systemd-run is not installed'
+  elif ! _cg=$(systemctl --user show -p ControlGroup --value 2> /dev/null) || [ -z "$_cg" ]; then echo 'monitor: no systemd user manager (systemctl --user)'
+  elif ! grep -qw memory "$cgroup_root$_cg/cgroup.controllers" 2> /dev/null; then echo "monitor: the memory controller is not delegated to $_cg"
+  elif ! systemd-run --user --scope --quiet -p MemoryMax=64M -p OOMPolicy=kill true > /dev/null 2>&1; then echo 'monitor: systemd-run --user --scope refused a trial'
+  else echo cgroup
+  fi
+}
+# The monitor: every half second, the resident memory of every process carrying the job's tag
+# (the command's whole tree, also what left its process group; not the wrapper and its log writer,
+# which share the group) is summed from /proc; over the cap, all of them are killed.
+job_rss() {
+  for _p in $(strays "$tag"); do cat "/proc/$_p/status" 2> /dev/null; done | awk '$1 == "VmRSS:" { kb += $2 } END { printf "%d\n", kb * 1024 }'
+}
+memory_watch() {
+  while sleep 0.5; do
+    _used=$(job_rss)
+    if [ "${_used:-0}" -gt "$max_memory" ]; then
+      [ -f "$dir/memory-kill" ] || printf '%s\n' "$_used" > "$dir/memory-kill"
+      end_strays "$tag" '' KILL
+    fi
+  done
+}
+# The attempt that just ended was killed for memory: by the monitor, or by the kernel in its scope.
+memory_killed() {
+  [ -f "$dir/memory-kill" ] && return 0
+  [ "$memory_mode" = cgroup ] && [ "$(systemctl --user show -p Result --value "$unit.scope" 2> /dev/null)" = oom-kill ]
+}
+service_note() { ensure_newline "$log"; printf '[orch: %s]\n' "$1" | tee -a "$log"; }
+# After an attempt of a service ended with $rc: 0 when it is to run again (marked in the log like a
+# retry, after the wait), 1 when the job ends (end_reason says why when it ends for good on its
+# own). A restart within min_uptime of the attempt's start is quick; more than max_restarts quick
+# ones in a row is a restart storm. The wait doubles with each quick restart in a row (at most
+# 5 minutes, or restart_delay when longer) and is back to restart_delay after a run that lasted.
+service_after_exit() {
+  _up=$(($(date +%s) - attempt_started))
+  if [ "$rc" = 0 ]; then _why=exited; else _why=crashed; fi
+  _what="exit $rc after ${_up}s"
+  if [ -n "$memory_mode" ] && memory_killed; then
+    _used=$(head -n 1 "$dir/memory-kill" 2> /dev/null)
+    _why=memory-limit _what="killed over --max-memory $(mib "$max_memory")${_used:+ at $(mib "$_used")} after ${_up}s"
+  fi
+  [ -n "$unit" ] && systemctl --user reset-failed "$unit.scope" > /dev/null 2>&1
+  { stopped || lost; } && return 1
+  case $restart in
+    always) ;;
+    on-failure) [ "$rc" != 0 ] || return 1 ;;
+    *)
+      if [ "$_why" = memory-limit ]; then end_reason=memory-limit; service_note "memory-limit: $_what; not restarted (no --restart)"; fi
+      return 1
+      ;;
+  esac
+  if [ "$_up" -lt "$min_uptime" ]; then quick=$((quick + 1)); else quick=0; fi
+  if [ "$quick" -gt "$max_restarts" ]; then
+    end_reason="restart-storm"
+    service_note "restart-storm: $quick exits in a row within --min-uptime ${min_uptime}s, more than --max-restarts $max_restarts; not restarted"
+    return 1
+  fi
+  _cap=300
+  [ "$restart_delay" -gt "$_cap" ] && _cap=$restart_delay
+  if [ "$quick" -le 1 ]; then wait_s=$restart_delay; else wait_s=$((wait_s * 2)); [ "$wait_s" -gt "$_cap" ] && wait_s=$_cap; fi
+  if [ "$quick" -gt 0 ]; then _count="; quick restart $quick/$max_restarts"; else _count=; fi
+  # What the last run left behind (a child that outlived it, still holding a port) ends before the
+  # next run starts: the whole tree is restarted, as PM2 does.
+  if [ -n "$tag" ] && [ -n "$(strays "$tag")" ]; then
+    end_strays "$tag" '' TERM
+    _i=0
+    while [ -n "$(strays "$tag")" ] && [ "$_i" -lt 20 ]; do sleep 0.1; _i=$((_i + 1)); done
+    end_strays "$tag" '' KILL
+  fi
+  ensure_newline "$log"
+  printf '[RESTART %s in %ss: %s%s]\n' "$attempt" "$wait_s" "$_what" "$_count" | tee -a "$log"
+  echo "$_why" > "$dir/reason"
+  _waited=0
+  while [ "$_waited" -lt "$wait_s" ] && ! stopped && ! lost; do sleep 1; _waited=$((_waited + 1)); done
+  { stopped || lost; } && return 1
+  return 0
+}
+if [ "$max_memory" -gt 0 ] && [ -n "$tag" ]; then
+  memory_mode=$(memory_limit_mode)
+  # Without /proc (a Mac running a local job) nothing measures the tree: said, never pretended.
+  case $memory_mode in monitor:*) [ -r /proc/self/environ ] || memory_mode="none: ${memory_mode#monitor: }, and no /proc to measure the job's memory" ;; esac
+  printf '%s\n' "$memory_mode" > "$dir/memory-mode"
+  case $memory_mode in cgroup) ;; monitor:*) memory_mode=monitor ;; *) memory_mode= ;; esac
+fi
+# <<< services <<<
+
 if lost; then
   rc=129
 elif ! stopped; then
-  date +%s > "$dir/started"
+  if [ -f "$dir/started" ]; then
+    # Started again by the @reboot line (mode boot above): the service goes on where it was.
+    attempt=$(head -n 1 "$dir/attempts" 2> /dev/null)
+    case $attempt in '' | *[!0-9]*) attempt=1 ;; esac
+    ensure_newline "$log"
+    printf '[RESTART %s: the host restarted]\n' "$attempt" | tee -a "$log"
+    echo reboot > "$dir/reason"
+  else
+    date +%s > "$dir/started"
+    [ "$restart" != no ] && printf '%s\n' "$PATH" > "$dir/path"
+  fi
   while :; do
     attempt=$((attempt + 1))
     echo "$attempt" > "$dir/attempts"
+    attempt_started=$(date +%s) end_reason=
+    rm -f "$dir/memory-kill"
+    if [ "$memory_mode" = monitor ]; then memory_watch > /dev/null 2>&1 & watcher=$!; fi
+    [ "$memory_mode" = cgroup ] && unit="orch-${dir##*/}-$$-$attempt"
     # The command's stderr joins its stdout; the shell's own "Killed" notice (on stderr) stays out of the log.
     {
       (
@@ -213,6 +347,7 @@ elif ! stopped; then
         # carries it, whatever process group or session it moved to.
         if tag=$(job_tag "${dir##*/}"); then ORCH_JOB_ID=$tag; export ORCH_JOB_ID; fi
         if [ -n "$cwd" ]; then cd "$cwd" || exit 1; fi
+        if [ -n "$unit" ]; then exec systemd-run --user --scope --quiet --unit="$unit" -p MemoryMax="$max_memory" -p MemorySwapMax=0 -p OOMPolicy=kill "$shell" "$dir/cmd.sh" 9>&-; fi
         exec "$shell" "$dir/cmd.sh" 9>&-
       ) 2>&1
       # In place, into the room start.sh took for it: a full disk cannot lose the status.
@@ -221,6 +356,11 @@ elif ! stopped; then
     case $? in 1) log_lost='log-write-failed' ;; 3) log_lost='log-write-failed' marker_due=1 ;; esac
     rc=$(head -n 1 "$dir/rc" 2> /dev/null | tr -d ' ')
     [ -n "$rc" ] || rc=1
+    if [ -n "$watcher" ]; then kill -9 "$watcher" 2> /dev/null; watcher=; fi
+    if [ "$restart" != no ] || [ -n "$memory_mode" ]; then
+      if service_after_exit; then continue; fi
+      [ "$restart" != no ] && break
+    fi
     [ "$rc" = 0 ] && break
     [ "$attempt" -le "$retries" ] || break
     { stopped || lost; } && break
@@ -246,19 +386,22 @@ date +%s > "$dir/ended"
 # In place, into the room start.sh took for it, then renamed: a reader never sees an empty exit
 # file (a job flickering FAILED), and a full disk cannot lose the status. log-write-failed: some
 # output never reached run.log (a follower is told where: read-log.sh).
-record_exit "$dir" "$rc" "$log_lost"
-rm -f "$dir/env.sh" "$dir/rc"
+record_exit "$dir" "$rc" "${end_reason:-$log_lost}"
+# A service whose session vanished under it (a reboot) keeps its start at boot and the environment
+# for it; one that ended any other way is not started again at boot.
+if lost && [ -f "$dir/on-boot" ]; then rm -f "$dir/rc"; else remove_boot_entry "$dir"; rm -f "$dir/env.sh" "$dir/rc"; fi
 
 # L4 notify, from the host so it arrives with no client connected. A failure is recorded in the job
 # directory and never changes the job's status; "notified" is written when it is over. In a tmux
 # session it is sent from a process of its own, so the wrapper ends with its [EXIT] line and a
 # follower (tail --pid) ends with it, however slow the webhook.
 notify() {
-  if stopped; then state=STOPPED; elif [ "$rc" = 0 ]; then state=DONE; else state=FAILED; fi
+  # A service that ended for good on its own (end_reason) failed, whatever its last status.
+  if stopped; then state=STOPPED; elif [ "$rc" = 0 ] && [ -z "$end_reason" ]; then state=DONE; else state=FAILED; fi
   started=$(cat "$dir/started" 2> /dev/null || cat "$dir/ended")
   duration=$(( $(cat "$dir/ended") - started ))
   {
-    printf '%s %s (exit %s) after %ss on %s\n' "${dir##*/}" "$state" "$rc" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
+    printf '%s %s (exit %s%s) after %ss on %s\n' "${dir##*/}" "$state" "$rc" "${end_reason:+, $end_reason}" "$duration" "${host_label:-$(hostname 2> /dev/null)}"
     grep -v '^\[EXIT: [0-9]*\]$' "$log" | tail -n 20
   } > "$dir/notification" 2> /dev/null
   if [ "$notify" = stdout ]; then

@@ -20,6 +20,8 @@ job_load "$name" || {
   fi
   exit "$rc"
 }
+# A service ends for good: not started again at boot either (its @reboot line goes first).
+remove_boot_entry "$dir"
 # What left the process group (setsid, a daemon) is found by the job's tag (job-lib.sh job_tag).
 tag=$(job_tag "$name") || tag=
 if job_finished; then

@@ -63,6 +63,20 @@ describe('job list parsing', () => {
     expect(jobs.find((job) => job.name === 'by-hand')).toMatchObject({command: '', host: 'u@h', kind: 'manual', createdAt: '2025-12-29T09:20:00.000Z'})
     expect(jobs.find((job) => job.name === 'c')).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
   })
+
+  it('restarts: the attempts after the first (a service\'s restarts, a batch job\'s retries), and a service\'s reasons', () => {
+    const output = [
+      record('web', 'RUNNING', '-', 'memory-limit', '1767225600', '-', '4', '-', '12', 'orch', '-', meta('web', '2026-01-01T00:00:00Z')),
+      record('storm', 'FAILED', '0', 'restart-storm', '1767225600', '1767225610', '11', '-', '-', 'orch', '-', meta('storm', '2026-01-02T00:00:00Z')),
+      record('fresh', 'STARTING', '-', '-', '-', '-', '0', '-', '-', 'orch', '-', meta('fresh', '2026-01-03T00:00:00Z')),
+    ].join('\n')
+    const jobs = parseJobList(output, site)
+    expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.reason, job.restarts])).toEqual([
+      ['fresh', 'STARTING', null, null, 0],
+      ['web', 'RUNNING', null, 'memory-limit', 3],
+      ['storm', 'FAILED', 0, 'restart-storm', 10],
+    ])
+  })
 })
 
 describe('JsonJobList', () => {

@@ -69,6 +69,12 @@ describe('formatList', () => {
     ])
   })
 
+  it('a job started again shows its restarts after its state, as pm2 ls does', () => {
+    const rows = formatList([job({name: 'web', state: 'RUNNING', status: {state: 'RUNNING'}, endedAt: null, exitCode: null, restarts: 3, command: 'node server.js'})]).split('\n')
+    expect(rows[1]).toBe('web   RUNNING ↻3  -     30 minutes ago  running   ubuntu@203.0.113.7  node server.js')
+    expect(formatStatus([job({name: 'web', state: 'RUNNING', status: {state: 'RUNNING'}, endedAt: null, exitCode: null, restarts: 3})], NOW).split('\n')[1]).toMatch(/^web\s+RUNNING ↻3\s/)
+  })
+
   it('a long name widens its column; a long or multi-line command is cut to one line of 50', () => {
     const long = 'a'.repeat(64)
     const rows = formatList([job({name: long, command: `echo one\n  echo two\n${'x'.repeat(80)}`}), job({name: 'b'})]).split('\n')
