@@ -20,7 +20,7 @@ function load(name: string): string {
   return text
 }
 
-export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback'
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'log-page' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback'
 
 export function controlScript(name: ControlScript): string {
   return `${load('job-lib')}\n${load('prelude')}\n${load(name)}`

@@ -22,6 +22,11 @@ export interface RunRequest {
   startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
+  /**
+   * A local job too runs in a detached tmux session and this returns once it started, as for a
+   * cloud job (orch mcp: a tool call never holds a job in its foreground).
+   */
+  detached?: boolean
 }
 
 export interface RunOutcome {
@@ -66,7 +71,7 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
     // Loaded only for --sync: tar-stream and the ignore rules would cost every other run start-up time.
     const synced = request.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, request.sync, request.spec, ui) : undefined
     const req = synced ? {...request, spec: synced.spec} : request
-    const outcome = target === 'local' ? await runLocal(site, req, reasons, ui) : await runCloud(config, site, req, reasons, ui)
+    const outcome = target === 'local' && !request.detached ? await runLocal(site, req, reasons, ui) : await runInTmux(config, site, req, reasons, ui)
     return synced?.report ? {...outcome, sync: synced.report} : outcome
   } finally {
     ui.progress.stop()
@@ -74,12 +79,12 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   }
 }
 
-async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
+async function runInTmux(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
   await createJob(site, request.spec, 'tmux', site.host.label)
   const outcome: RunOutcome = {
     name: request.spec.name,
-    target: 'cloud',
+    target: site.target,
     host: site.host.label,
     state: 'RUNNING',
     logPath: site.logPath(request.spec.name),
