@@ -126,6 +126,8 @@ export async function serveMcp(): Promise<void> {
   await stdinEnded
   ending.abort()
   await Promise.allSettled([...inFlight])
+  // The SDK sends a result a few ticks after its handler settles; closing first would drop it.
+  await new Promise((resolve) => setImmediate(resolve))
   await server.close()
   await closeKeptSites()
   await new Promise<void>((resolve) => stdout.end(resolve))
