@@ -8,8 +8,12 @@
  *   server refuses while others are open lowers the limit, and the script waits its turn.
  * - A connection that closed (the server restarted, the network dropped) is opened again by the
  *   next script; a script that was running on it fails as over any connection (TransportError).
+ * - A script that takes no input runs on a kept shell (kept-shell.ts) when one is free, instead of
+ *   on a channel of its own: a call then costs the host a fork, not a session. Up to MAX_SHELLS
+ *   are kept, each holding one channel, always leaving one for other scripts.
  */
 import {OrchError} from '../errors/errors.js'
+import {KeptShell, ShellNotStarted} from './kept-shell.js'
 import type {ForegroundOptions, Host, ScriptResult, ScriptRun, StreamHandlers} from './host.js'
 import {TransportError, collectStream} from './host.js'
 import {hostToken} from './known-hosts.js'
@@ -17,6 +21,7 @@ import type {SshTarget} from './ssh-config.js'
 import type {SshHost} from './ssh-host.js'
 
 const INITIAL_LIMIT = 10
+const MAX_SHELLS = 2
 const REFUSED_CHANNEL = /channel open failure|open failed|administratively prohibited/i
 
 export class SharedSshHost implements Host {
@@ -24,10 +29,14 @@ export class SharedSshHost implements Host {
   readonly label: string
   private ssh?: SshHost
   private opening?: Promise<SshHost>
+  /** Channels counted against the limit (opening or open), and those the server accepted. */
   private channels = 0
+  private open = 0
   private limit = INITIAL_LIMIT
   private waiting: (() => void)[] = []
   private closed = false
+  private shells: KeptShell[] = []
+  private shellsRefused = false
 
   constructor(private readonly target: SshTarget) {
     this.label = `${target.user}@${hostToken(target.host, target.port)}`
@@ -38,19 +47,41 @@ export class SharedSshHost implements Host {
   }
 
   async stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {
+    if (options.input === undefined) {
+      const shell = await this.freeShell()
+      if (shell) {
+        try {
+          return await shell.run(script, options)
+        } catch (error) {
+          if (!(error instanceof ShellNotStarted)) throw error
+          // The server took no more sessions: no shells on this connection; the script runs on a
+          // channel of its own, where the limit is learnt.
+          this.shellsRefused = true
+        }
+      }
+    }
     for (;;) {
       const ssh = await this.connection()
       await this.acquire()
       let started = false
       try {
-        return await ssh.stream(script, {...options, onStarted: () => ((started = true), options.onStarted?.())})
+        return await ssh.stream(script, {
+          ...options,
+          onStarted: () => {
+            started = true
+            this.open++
+            options.onStarted?.()
+          },
+        })
       } catch (error) {
-        if (!started && error instanceof TransportError && REFUSED_CHANNEL.test(error.message) && this.channels > 1) {
-          this.limit = Math.max(1, this.channels - 1)
+        if (!started && error instanceof TransportError && REFUSED_CHANNEL.test(error.message) && this.open > 0) {
+          // The server holds what is open now and no more (MaxSessions): wait for one of them.
+          this.lowerLimit(this.open)
           continue
         }
         throw error
       } finally {
+        if (started) this.open--
         this.release()
       }
     }
@@ -103,7 +134,33 @@ export class SharedSshHost implements Host {
   private drop(): void {
     const ssh = this.ssh
     this.ssh = undefined
+    this.shellsRefused = false
+    for (const shell of this.shells) shell.close()
+    this.shells = []
     void ssh?.close()
+  }
+
+  /** A kept shell claimed for one script, started when none is idle and a channel is free; undefined when all are busy. */
+  private async freeShell(): Promise<KeptShell | undefined> {
+    const claim = () => this.shells.find((shell) => shell.claim())
+    const room = () => !this.shellsRefused && this.shells.length < MAX_SHELLS && this.channels + 1 < this.limit
+    if (!room()) return claim()
+    const ssh = await this.connection()
+    const idle = claim()
+    if (idle || !room()) return idle
+    this.channels++
+    const shell = new KeptShell(
+      ssh,
+      () => void this.open++,
+      (opened) => {
+        this.shells = this.shells.filter((kept) => kept !== shell)
+        if (opened) this.open--
+        this.release()
+      },
+    )
+    this.shells.push(shell)
+    shell.claim()
+    return shell
   }
 
   private acquire(): Promise<void> {
@@ -121,6 +178,20 @@ export class SharedSshHost implements Host {
 
   private release(): void {
     this.channels--
+    this.trimShells()
     while (this.channels < this.limit && this.waiting.length > 0) this.waiting.shift()!()
+  }
+
+  private lowerLimit(to: number): void {
+    this.limit = Math.max(1, to)
+    this.trimShells()
+  }
+
+  /** Kept shells never take the last channel the limit allows: idle ones close to make room. */
+  private trimShells(): void {
+    for (const shell of this.shells) {
+      if (this.shells.length < this.limit && this.waiting.length === 0) return
+      if (shell.idle) shell.close()
+    }
   }
 }

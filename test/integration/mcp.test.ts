@@ -6,7 +6,7 @@
  * protocol messages, and a clean end on stdin's EOF.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
@@ -277,7 +277,11 @@ class RawServer {
 
 describe.skipIf(NO_SANDBOX)('orch mcp as a process', () => {
   it('writes nothing but protocol messages on stdout, and ends on stdin EOF leaving no process', async () => {
-    const server = new RawServer(serverEnv(), world.work)
+    // Its own runtime directory: a connection holder it started would listen there (the CLI runs
+    // of the other tests start holders of their own, under HOME).
+    const runtime = join(world.tmp, 'raw-runtime')
+    mkdirSync(runtime, {mode: 0o700})
+    const server = new RawServer({...serverEnv(), XDG_RUNTIME_DIR: runtime}, world.work)
     await server.answer(server.send('initialize', {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}))
     server.send('notifications/initialized', {}, true)
     const run = await server.answer(server.send('tools/call', {name: 'run', arguments: {name: 'mcp-raw', where: 'cloud', command: 'echo raw out; echo raw err >&2'}}))
@@ -310,7 +314,7 @@ describe.skipIf(NO_SANDBOX)('orch mcp as a process', () => {
     const holders = readdirSync('/proc').filter((entry) => {
       try {
         const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-        return argv.includes('orch-holder') && argv.includes(world.tmp)
+        return argv.includes('orch-holder') && argv.includes(runtime)
       } catch {
         return false
       }
