@@ -14,6 +14,8 @@ import type {SshHost} from './ssh-host.js'
  * input come here. After it, the shell prints an end line with the script's status on stdout and
  * one on stderr, marked with a nonce no output can guess.
  */
+const SETUP = 'exec 3>&2 2> /dev/null\n'
+
 export class KeptShell {
   private readonly input = new PassThrough()
   private readonly stop = new AbortController()
@@ -25,6 +27,7 @@ export class KeptShell {
 
   /** `onOpen`: its channel opened; `onEnd`: it ended (with whether it had opened). */
   constructor(ssh: SshHost, onOpen: () => void, onEnd: (opened: boolean) => void) {
+    this.input.write(SETUP)
     void ssh
       .stream('exec /bin/sh -s', {
         input: this.input,
@@ -86,7 +89,10 @@ export class KeptShell {
         this.claimed = false
       }
       options.onStarted?.()
-      this.input.write(`orch_s=$(cat <<'${end}'\n${script}\n${end}\n)\n/bin/sh -c "$orch_s" ${words} < /dev/null; printf '${marker} %s\\n' "$?"; printf '${marker}\\n' >&2\n`)
+      // fd 3 is the channel's stderr (SETUP); the script gets it as its fd 2 in its own process, so
+      // what the kept shell itself says about it (dash's "Terminated" for a script killed by a
+      // signal) goes to the kept shell's fd 2, /dev/null.
+      this.input.write(`orch_s=$(cat <<'${end}'\n${script}\n${end}\n)\n/bin/sh -c 'exec 2>&3 3>&- && exec /bin/sh -c "$@"' orch "$orch_s" ${words} < /dev/null; printf '${marker} %s\\n' "$?"; printf '${marker}\\n' >&3\n`)
     })
   }
 
@@ -133,9 +139,9 @@ class Running {
       this.status = Number(line[1])
       this.out = Buffer.alloc(0)
     } else {
-      const keep = Math.min(this.out.length, this.marker.length + 8)
-      pass = this.out.subarray(0, this.out.length - keep)
-      this.out = this.out.subarray(this.out.length - keep)
+      const hold = heldBack(this.out, this.marker)
+      pass = this.out.subarray(0, this.out.length - hold)
+      this.out = this.out.subarray(this.out.length - hold)
     }
     const waited = pass.length > 0 ? this.handlers.onStdout(pass) : undefined
     if (this.status !== undefined) {
@@ -149,9 +155,9 @@ class Running {
     if (this.settled || this.errDone) return
     this.err = this.err.length === 0 ? chunk : Buffer.concat([this.err, chunk])
     const at = this.err.indexOf(`${this.marker}\n`)
-    const keep = at >= 0 ? 0 : Math.min(this.err.length, this.marker.length)
-    const pass = at >= 0 ? this.err.subarray(0, at) : this.err.subarray(0, this.err.length - keep)
-    this.err = at >= 0 ? Buffer.alloc(0) : this.err.subarray(this.err.length - keep)
+    const hold = at >= 0 ? 0 : heldBack(this.err, this.marker)
+    const pass = at >= 0 ? this.err.subarray(0, at) : this.err.subarray(0, this.err.length - hold)
+    this.err = at >= 0 ? Buffer.alloc(0) : this.err.subarray(this.err.length - hold)
     if (pass.length > 0) this.handlers.onStderr?.(pass)
     if (at >= 0) {
       this.errDone = true
@@ -173,4 +179,17 @@ class Running {
   private finish(): void {
     if (this.status !== undefined && this.errDone) this.settle(() => this.resolve(this.status!))
   }
+}
+
+/**
+ * How many bytes at the end of `buffer` may be the start of an end line (`marker` and what follows
+ * it on its line), and so are kept until more arrives; the rest is the script's.
+ */
+export function heldBack(buffer: Buffer, marker: string): number {
+  const at = buffer.lastIndexOf(marker)
+  if (at >= 0 && buffer.indexOf(0x0a, at) < 0) return buffer.length - at
+  for (let length = Math.min(marker.length - 1, buffer.length); length > 0; length--) {
+    if (buffer.subarray(buffer.length - length).equals(Buffer.from(marker.slice(0, length)))) return length
+  }
+  return 0
 }

@@ -57,6 +57,9 @@ export class SharedSshHost implements Host {
           // The server took no more sessions: no shells on this connection; the script runs on a
           // channel of its own, where the limit is learnt.
           this.shellsRefused = true
+        } finally {
+          // A script waiting for a channel gets this shell's, if it is idle now.
+          this.trimShells()
         }
       }
     }
@@ -143,7 +146,7 @@ export class SharedSshHost implements Host {
   /** A kept shell claimed for one script, started when none is idle and a channel is free; undefined when all are busy. */
   private async freeShell(): Promise<KeptShell | undefined> {
     const claim = () => this.shells.find((shell) => shell.claim())
-    const room = () => !this.shellsRefused && this.shells.length < MAX_SHELLS && this.channels + 1 < this.limit
+    const room = () => !this.shellsRefused && this.waiting.length === 0 && this.shells.length < MAX_SHELLS && this.channels + 1 < this.limit
     if (!room()) return claim()
     const ssh = await this.connection()
     const idle = claim()
@@ -187,9 +190,9 @@ export class SharedSshHost implements Host {
     this.trimShells()
   }
 
-  /** Kept shells never take the last channel the limit allows: idle ones close to make room. */
+  /** Kept shells never take a channel a script is waiting for, nor the last one the limit allows. */
   private trimShells(): void {
-    for (const shell of this.shells) {
+    for (const shell of [...this.shells]) {
       if (this.shells.length < this.limit && this.waiting.length === 0) return
       if (shell.idle) shell.close()
     }

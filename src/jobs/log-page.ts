@@ -77,7 +77,7 @@ export function wholeCharacters(bytes: Buffer): number {
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
     const byte = bytes[bytes.length - back]!
     if ((byte & 0xc0) === 0x80) continue // a continuation byte: look further back
-    if (byte < 0x80) return bytes.length
+    if (byte < 0x80 || byte >= 0xf8) return bytes.length // ASCII, or a byte no character starts with
     const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2
     return needed > back ? bytes.length - back : bytes.length
   }
