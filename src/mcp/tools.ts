@@ -7,7 +7,7 @@
 import {z} from 'zod'
 
 import type {FlagDef} from '../cli/flags.js'
-import {configFromFlags, hostFlags, whereFlag} from '../cli/host-flags.js'
+import {whereFlag} from '../cli/host-flags.js'
 import {type ProfileFlagValues, profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {type GuardrailFlagValues, guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
@@ -78,9 +78,10 @@ function flagValues<T>(defs: Record<string, FlagDef>, args: Record<string, unkno
 }
 
 const READ = {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true}
-const hostInputs = flagFields(hostFlags)
 const whereInput = {where: flagFields({where: whereFlag}).where!}
-const configFor = (args: Record<string, unknown>) => configFromFlags({'accept-new-host-key': args.acceptNewHostKey === true})
+// No tool accepts an unknown host key: that is a person's decision (ORCH_ACCEPT_NEW_HOST_KEY where
+// the server starts), not a model's.
+const configFor = () => loadConfig()
 const commandInput = z
   .union([z.string().min(1), z.array(z.string()).min(1)])
   .describe('one string: a shell script run exactly as typed ("make && ./test.sh"); an array: a command line whose words are kept as given (["python", "train.py", "--name", "my run"])')
@@ -119,7 +120,6 @@ const runTool: Tool = {
     cloudwatch: z.boolean().optional().describe('ship the log to CloudWatch Logs when the job ends (orch ship)'),
     startTimeout: z.string().optional().describe(`how long to wait for a stopped EC2 instance to start (${DURATION_FORMS}; default 5m)`),
     ...flagFields(runFlags, ['parallel', 'retries', 'backoff', 'max-parallel']),
-    ...hostInputs,
   }),
   output: runShape,
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true},
@@ -127,7 +127,7 @@ const runTool: Tool = {
     const name = args.stamp === true ? stampJobName(validateJobName(args.name as string)) : validateJobName(args.name as string)
     const flags = flagValues<ProfileFlagValues & GuardrailFlagValues & {sync?: string; 'remote-dir'?: string; artifacts?: string[]}>(runFlags, args)
     const argv = commandWords(args.command)
-    const config = configFor(args)
+    const config = configFor()
     const startTimeoutMs = args.startTimeout === undefined ? undefined : parseDurationInput(args.startTimeout as string, 'startTimeout')
     const spec = {
       name,
@@ -167,7 +167,6 @@ const listInput = z.strictObject({
   name: z.string().optional().describe('only jobs of this name; * matches any characters (lros-*)'),
   limit: z.number().int().min(1).optional().describe('at most this many jobs (the newest)'),
   ...whereInput,
-  ...hostInputs,
 })
 
 function listTool(name: 'status' | 'list'): Tool {
@@ -183,7 +182,7 @@ function listTool(name: 'status' | 'list'): Tool {
     annotations: READ,
     async call(args) {
       const matches = nameFilter(args.name as string | undefined)
-      const jobs = await listJobsAt(configFor(args), args.where as 'local' | 'cloud' | undefined, {unfinishedOnly: name === 'status'})
+      const jobs = await listJobsAt(configFor(), args.where as 'local' | 'cloud' | undefined, {unfinishedOnly: name === 'status'})
       return jobs.filter((job) => matches(job.name)).slice(0, (args.limit as number | undefined) ?? Infinity)
     },
     structured: (value) => ({jobs: value, total: (value as JobEntry[]).length}),
@@ -212,14 +211,13 @@ const logsTool: Tool = {
     maxBytes: z.number().int().min(1).max(MAX_PAGE).optional().describe('at most this many bytes of log (default 65536)'),
     waitSeconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional().describe('wait up to this long for output past fromOffset or for the job to end (default 0: answer at once)'),
     ...whereInput,
-    ...hostInputs,
   }),
   output: logPageShape,
   annotations: READ,
   async call(args, context) {
     const name = validateJobName(args.name as string)
     if (args.fromOffset !== undefined && args.tail !== undefined) throw usageError('fromOffset and tail cannot both be given', 'page with fromOffset, or start with the last lines with tail')
-    return readJobLogPage(configFor(args), name, args.where as 'local' | 'cloud' | undefined, {
+    return readJobLogPage(configFor(), name, args.where as 'local' | 'cloud' | undefined, {
       fromOffset: args.fromOffset as number | undefined,
       tailLines: args.tail as number | undefined,
       maxBytes: (args.maxBytes as number | undefined) ?? 65_536,
@@ -237,13 +235,12 @@ const stopTool: Tool = {
     name: jobName,
     grace: z.number().int().min(0).optional().describe('seconds to wait after TERM before KILL (default 10)'),
     ...whereInput,
-    ...hostInputs,
   }),
   output: stopShape,
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true},
   async call(args) {
     const name = validateJobName(args.name as string)
-    return stopNamedJob(configFor(args), name, {where: args.where as 'local' | 'cloud' | undefined, graceSeconds: (args.grace as number | undefined) ?? 10})
+    return stopNamedJob(configFor(), name, {where: args.where as 'local' | 'cloud' | undefined, graceSeconds: (args.grace as number | undefined) ?? 10})
   },
 }
 
