@@ -71,7 +71,7 @@ async function callTool(tool: Tool, rawArgs: unknown, signal: AbortSignal): Prom
     if (!parsed.success) throw invalidArguments(tool, parsed.error)
     const args = parsed.data as Record<string, unknown>
     const value = await tool.call(args, {signal, note: (line) => void process.stderr.write(`${line}\n`)})
-    const structured = tool.structured ? tool.structured(value, args) : (value as Record<string, unknown>)
+    const structured = tool.structured ? tool.structured(value) : (value as Record<string, unknown>)
     return {content: [{type: 'text', text: jsonDocument(value, false)}], structuredContent: structured}
   } catch (error) {
     return errorResult(error)

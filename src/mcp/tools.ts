@@ -40,7 +40,7 @@ export interface Tool {
   /** The value `orch <name> --json` prints. */
   call(args: Record<string, unknown>, context: ToolContext): Promise<unknown>
   /** The structured result, when the printed value is not an object (status and list print an array). */
-  structured?(value: unknown, args: Record<string, unknown>): Record<string, unknown>
+  structured?(value: unknown): Record<string, unknown>
 }
 
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
@@ -123,7 +123,7 @@ const runTool: Tool = {
   }),
   output: runShape,
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true},
-  async call(args) {
+  async call(args, context) {
     const name = args.stamp === true ? stampJobName(validateJobName(args.name as string)) : validateJobName(args.name as string)
     const flags = flagValues<ProfileFlagValues & GuardrailFlagValues & {sync?: string; 'remote-dir'?: string; artifacts?: string[]}>(runFlags, args)
     const argv = commandWords(args.command)
@@ -143,7 +143,7 @@ const runTool: Tool = {
     return runJob(
       config,
       {spec, profile: profileFromFlags(flags, argv), where: (args.where as 'auto' | 'cloud' | 'local' | undefined) ?? 'auto', wait: false, quiet: true, detached: true, sync, startTimeoutMs},
-      {progress: silentProgress, started: () => {}, write: () => {}, warn: (message) => process.stderr.write(`orch: ${message}\n`)},
+      {progress: silentProgress, started: () => {}, write: () => {}, warn: (message) => context.note(`orch: ${message}`)},
     )
   },
 }

@@ -4,7 +4,7 @@
  * what a channel of their own answers (stdout, stderr, status); calls in flight share it under the
  * server's MaxSessions; an aborted script takes its shell down, and the next one gets a new shell.
  */
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -17,6 +17,7 @@ import {resolveCloudTarget} from '../../src/sites/sites.js'
 import {type SandboxSshd, startSandboxSshd} from '../helpers/sandbox-sshd.js'
 import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
 import {hostileScripts} from './helpers/hostile-scripts.js'
+import {descendants, waitUntil} from './helpers/orch-cli.js'
 
 const NO_SANDBOX = skipWithout('the shared SSH connection tests', SANDBOX_TOOLS)
 
@@ -102,6 +103,24 @@ describe.skipIf(NO_SANDBOX)('SharedSshHost', () => {
       expect(result.stdout.toString()).toBe(i % 3 === 0 ? `in${i} ${i}\n` : `${i}\n`)
       if (i % 3 !== 0) expect(result.stderr).toBe(`e${i}\n`)
     })
+  })
+
+  it('opens the connection again after it dropped; a script running on it fails as a lost connection', async () => {
+    const host = new SharedSshHost(target)
+    try {
+      expect((await host.run('echo before')).stdout.toString()).toBe('before\n')
+      const running = host.run('sleep 30')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      // The sshd processes serving connections (the listener's children), killed: every connection drops.
+      const served = descendants(sandbox.pid!)
+      for (const pid of served) process.kill(pid, 'SIGKILL')
+      await expect(running).rejects.toThrow(/closed|connection|ECONNRESET/i)
+      await waitUntil('the served connections to end', () => served.every((pid) => !existsSync(`/proc/${pid}`)), 10_000)
+      expect((await host.run('echo after')).stdout.toString()).toBe('after\n')
+      expect((await host.run('echo again', {input: ''})).stdout.toString()).toBe('again\n')
+    } finally {
+      await host.close()
+    }
   })
 
   it('an aborted script answers 130 at once; the next scripts run on other shells', async () => {
