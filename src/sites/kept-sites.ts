@@ -41,7 +41,7 @@ export function keepSitesOpen(): {closeKeptSites: () => Promise<void>} {
 }
 
 async function openKept(config: OrchConfig, options: CloudSiteOptions): Promise<{site: KeptSite; host: SharedSshHost}> {
-  void import('../hosts/ssh-host.js').then((m) => m.preloadSsh2())
+  void import('../hosts/ssh-host.js').then((m) => m.preloadSsh2()).catch(() => {})
   const target = await resolveCloudTarget(config, options)
   const {SharedSshHost} = await import('../hosts/shared-ssh-host.js')
   const host = new SharedSshHost(target)
