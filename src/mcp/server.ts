@@ -71,8 +71,8 @@ async function callTool(tool: Tool, rawArgs: unknown, signal: AbortSignal): Prom
     if (!parsed.success) throw invalidArguments(tool, parsed.error)
     const args = parsed.data as Record<string, unknown>
     const value = await tool.call(args, {signal, note: (line) => void process.stderr.write(`${line}\n`)})
-    const structured = tool.structured ? tool.structured(value) : (value as Record<string, unknown>)
-    return {content: [{type: 'text', text: jsonDocument(value, false)}], structuredContent: structured}
+    const {document, structured} = tool.present ? tool.present(value, args) : {document: value, structured: value as Record<string, unknown>}
+    return {content: [{type: 'text', text: jsonDocument(document, false)}], structuredContent: structured}
   } catch (error) {
     return errorResult(error)
   }

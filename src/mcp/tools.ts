@@ -16,6 +16,7 @@ import {DURATION_FORMS, parseDuration} from '../config/units.js'
 import {usageError} from '../errors/errors.js'
 import {type JobEntry} from '../jobs/list-jobs.js'
 import {JOB_NAME_FORM, stampJobName, validateJobName} from '../jobs/names.js'
+import {HEAVY_KINDS} from '../routing/profile.js'
 import {route} from '../routing/route.js'
 import {listJobsAt, stopNamedJob} from '../sites/job-commands.js'
 import {runJob} from '../sites/run-job.js'
@@ -39,23 +40,27 @@ export interface Tool {
   annotations: {readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean}
   /** The value `orch <name> --json` prints. */
   call(args: Record<string, unknown>, context: ToolContext): Promise<unknown>
-  /** The structured result, when the printed value is not an object (status and list print an array). */
-  structured?(value: unknown): Record<string, unknown>
+  /**
+   * The answer's JSON text and structured result, when they are not the value itself: status and
+   * list print an array, which a structured result cannot be, and their limit applies here.
+   */
+  present?(value: unknown, args: Record<string, unknown>): {document: unknown; structured: Record<string, unknown>}
 }
 
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 
 /**
- * Input fields for a command's flags: booleans, a flag's choices as an enum, repeated flags as
- * arrays, the fields in `numbers` as numbers, every other value as the text the flag takes.
+ * Input fields for a command's flags: booleans, a flag's choices (or those its parser accepts, in
+ * `choices`) as an enum, repeated flags as arrays, the fields in `numbers` as numbers, every other
+ * value as the text the flag takes.
  */
-function flagFields(defs: Record<string, FlagDef>, numbers: readonly string[] = []): Record<string, z.ZodType> {
+function flagFields(defs: Record<string, FlagDef>, numbers: readonly string[] = [], choices: Record<string, readonly string[]> = {}): Record<string, z.ZodType> {
   const fields: Record<string, z.ZodType> = {}
   for (const [name, def] of Object.entries(defs)) {
     let field: z.ZodType
     if (def.type === 'boolean') field = z.boolean()
     else if (def.multiple) field = z.array(z.string())
-    else if (def.options) field = z.enum(def.options as [string, ...string[]])
+    else if (def.options ?? choices[name]) field = z.enum((def.options ?? choices[name]) as [string, ...string[]])
     else if (numbers.includes(name)) field = z.number()
     else field = z.string()
     fields[camel(name)] = field.optional().describe(def.description)
@@ -93,7 +98,7 @@ const routeTool: Tool = {
   title: 'Decide where a job should run',
   description:
     'Applies the routing rules to a job profile and answers cloud or local with every reason that applied (stable codes). Runs nothing and touches no host. Any cloud condition (runtime over 10m, heavy logs, heavy processing, 2+ parallel jobs, memory over 8G or unknown) wins; local only when short (≤3m), UI-centric and a lightweight check, or a local agent asks. Without profile fields, the command text is used to infer one.',
-  input: z.strictObject({...flagFields(profileFlags, ['parallel']), command: commandInput.optional()}),
+  input: z.strictObject({...flagFields(profileFlags, ['parallel'], {heavy: HEAVY_KINDS}), command: commandInput.optional()}),
   output: routeShape,
   annotations: {...READ, openWorldHint: false},
   async call(args) {
@@ -119,7 +124,7 @@ const runTool: Tool = {
     stamp: z.boolean().optional().describe('append -YYYYMMDD-HHMM (local time) to the name; the result carries the full name'),
     cloudwatch: z.boolean().optional().describe('ship the log to CloudWatch Logs when the job ends (orch ship)'),
     startTimeout: z.string().optional().describe(`how long to wait for a stopped EC2 instance to start (${DURATION_FORMS}; default 5m)`),
-    ...flagFields(runFlags, ['parallel', 'retries', 'backoff', 'max-parallel']),
+    ...flagFields(runFlags, ['parallel', 'retries', 'backoff', 'max-parallel'], {heavy: HEAVY_KINDS}),
   }),
   output: runShape,
   annotations: {readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true},
@@ -183,9 +188,12 @@ function listTool(name: 'status' | 'list'): Tool {
     async call(args) {
       const matches = nameFilter(args.name as string | undefined)
       const jobs = await listJobsAt(configFor(), args.where as 'local' | 'cloud' | undefined, {unfinishedOnly: name === 'status'})
-      return jobs.filter((job) => matches(job.name)).slice(0, (args.limit as number | undefined) ?? Infinity)
+      return jobs.filter((job) => matches(job.name))
     },
-    structured: (value) => ({jobs: value, total: (value as JobEntry[]).length}),
+    present(value, args) {
+      const jobs = (value as JobEntry[]).slice(0, (args.limit as number | undefined) ?? Infinity)
+      return {document: jobs, structured: {jobs, total: (value as JobEntry[]).length}}
+    },
   }
 }
 
