@@ -2,8 +2,7 @@ import {defineCommand} from '../cli/command.js'
 import {arg} from '../cli/flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {loadConfig} from '../config/config.js'
-import {route} from '../routing/route.js'
-import {estimateJobCost} from '../sites/host-price.js'
+import {routeWithCost} from '../sites/host-price.js'
 
 export default defineCommand({
   id: 'route',
@@ -21,8 +20,7 @@ export default defineCommand({
   async run({flags, args, words}, io) {
     const command = args.command === undefined ? [] : [args.command, ...words]
     const config = loadConfig()
-    const decision = route(profileFromFlags(flags, command), config.thresholds)
-    const result = {...decision, ...(await estimateJobCost(config, decision.target, decision.profile.runtimeMs))}
+    const result = await routeWithCost(config, profileFromFlags(flags, command))
     // The formatter (and its colours) load only for text: under --json nothing of them is needed.
     if (!io.json) {
       const {formatRoute} = await import('../output/format-route.js')

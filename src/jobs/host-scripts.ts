@@ -22,7 +22,7 @@ function load(name: string): string {
   return text
 }
 
-export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback' | 'approve' | 'boot-entry'
+export type ControlScript = 'start' | 'list' | 'locate' | 'read-log' | 'log-page' | 'stop' | 'has-session' | 'tool' | 'install-tools' | 'job-info' | 'sync' | 'pull' | 'rollback' | 'approve' | 'boot-entry'
 
 export function controlScript(name: ControlScript): string {
   return `${load('job-lib')}\n${load('prelude')}\n${load(name)}`

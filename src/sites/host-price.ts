@@ -1,6 +1,7 @@
 import type {OrchConfig} from '../config/config.js'
 import {type CostEstimate, type PriceAnswer, estimateCost} from '../routing/cost.js'
-import type {Target} from '../routing/profile.js'
+import type {JobProfile, Target} from '../routing/profile.js'
+import {type RouteResult, route} from '../routing/route.js'
 
 export type PriceConfig = Pick<OrchConfig, 'hourlyPrice' | 'currency' | 'ec2InstanceId' | 'ec2Tag' | 'region'>
 
@@ -31,4 +32,13 @@ export async function estimateJobCost(config: PriceConfig, target: Target, runti
   // Without a runtime estimate there is nothing to multiply: no Price List call for it.
   if (target === 'cloud' && (runtimeMs === null || runtimeMs === undefined)) return estimateCost(target, runtimeMs, {unknown: ''}, config.currency)
   return estimateCost(target, runtimeMs, await hourlyPriceFor(config, target), config.currency)
+}
+
+/** What `orch route --json` and the MCP route tool answer: the decision and its estimated cost. */
+export type RouteAnswer = RouteResult & CostEstimate
+
+/** orch route: the routing rules' decision (pure), then the cost of running the job there. */
+export async function routeWithCost(config: PriceConfig & Pick<OrchConfig, 'thresholds'>, profile: JobProfile): Promise<RouteAnswer> {
+  const decision = route(profile, config.thresholds)
+  return {...decision, ...(await estimateJobCost(config, decision.target, decision.profile.runtimeMs))}
 }

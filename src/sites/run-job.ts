@@ -25,6 +25,11 @@ export interface RunRequest {
   startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
+  /**
+   * A local job too runs in a detached tmux session and this returns once it started, as for a
+   * cloud job (orch mcp: a tool call never holds a job in its foreground).
+   */
+  detached?: boolean
   /** The approval gate (ORCH_MAX_COST / --max-cost, ORCH_APPROVAL); `approved`: --approve, a yes given in advance. */
   approval?: ApprovalPolicy & {approved: boolean}
 }
@@ -95,11 +100,11 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
     const synced = priced.sync ? await (await import('../sync/sync.js')).syncBeforeJob(site, priced.sync, priced.spec, ui) : undefined
     const req = synced ? {...priced, spec: synced.spec} : priced
     const outcome =
-      target === 'local'
+      target === 'local' && !req.detached
         ? await runLocal(site, req, reasons, ui, cost)
         : holdWhy !== null
           ? await holdCloud(site, req, reasons, cost, holdWhy)
-          : await runCloud(config, site, req, reasons, ui, cost)
+          : await runInTmux(config, site, req, reasons, ui, cost)
     return synced?.report ? {...outcome, sync: synced.report} : outcome
   } finally {
     ui.progress.stop()
@@ -118,13 +123,15 @@ async function priceJob(config: OrchConfig, target: 'cloud' | 'local', request: 
   const price = await hourlyPriceFor(config, target)
   const runtimeMs = request.profile.runtimeMs
   const estimate = estimateCost(target, runtimeMs, price, config.currency)
-  const holdWhy = request.approval && !request.approval.approved ? approvalNeeded(estimate, request.approval) : null
+  // Without a policy of the caller's (orch mcp), the configured gate holds: only a person's --approve skips it.
+  const approval = request.approval ?? {maxCost: config.maxCost, approval: config.approval, approved: false}
+  const holdWhy = approval.approved ? null : approvalNeeded(estimate, approval)
   const pricing: JobPricing = {
     ...('price' in price ? {hourlyPrice: price.price.amount, currency: price.price.currency, priceBasis: price.price.basis} : {}),
     ...(runtimeMs === undefined ? {} : {runtimeEstimateSeconds: Math.round(runtimeMs / 1000)}),
   }
   const hold: ApprovalHold | undefined =
-    holdWhy === null ? undefined : {estimatedAmount: estimate.estimatedCost?.amount ?? null, maxCost: request.approval?.maxCost, currency: estimate.estimatedCost?.currency ?? config.currency}
+    holdWhy === null ? undefined : {estimatedAmount: estimate.estimatedCost?.amount ?? null, maxCost: approval.maxCost, currency: estimate.estimatedCost?.currency ?? config.currency}
   return {cost: {...estimate, waitingFor: null, approval: null}, spec: {...request.spec, pricing, ...(hold ? {hold} : {})}, holdWhy}
 }
 
@@ -146,13 +153,14 @@ async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], 
   }
 }
 
-async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
+/** Starts the job in a detached tmux session (the cloud host's, or this machine's for a detached local run) and follows it when asked. */
+async function runInTmux(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
   ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
   const jobDir = await createJob(site, request.spec, 'tmux', site.host.label)
   if (request.spec.service?.onBoot) await bootEntryOrStop(config, site, request.spec.name, jobDir)
   const outcome: RunOutcome = {
     name: request.spec.name,
-    target: 'cloud',
+    target: site.target,
     host: site.host.label,
     state: 'RUNNING',
     logPath: site.logPath(request.spec.name),

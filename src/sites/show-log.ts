@@ -2,6 +2,7 @@ import type {OrchConfig} from '../config/config.js'
 import {OrchError} from '../errors/errors.js'
 import {stdoutClosed, writeOut} from '../terminal/stdout.js'
 import {readLog} from '../jobs/follow-log.js'
+import {type LogPage, type LogPageRequest, readLogPage} from '../jobs/log-page.js'
 import {withJobSite} from './locate-job.js'
 import type {Where} from './sites.js'
 
@@ -46,4 +47,9 @@ export async function showJobLog(config: OrchConfig, name: string, options: Show
       stdoutClosed.removeEventListener('abort', onInterrupt)
     }
   })
+}
+
+/** One page of the job's log, found here or on the cloud host (the MCP server's logs tool). */
+export function readJobLogPage(config: OrchConfig, name: string, where: Where | undefined, request: LogPageRequest): Promise<LogPage> {
+  return withJobSite(config, name, where, (site) => readLogPage(site, name, request))
 }

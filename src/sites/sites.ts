@@ -27,7 +27,19 @@ export interface CloudSiteOptions {
   startTimeoutMs?: number
 }
 
+type CloudSiteSource = (config: OrchConfig, options: CloudSiteOptions) => Promise<JobSite>
+let keptCloudSites: CloudSiteSource | undefined
+
+/**
+ * A long-lived process (orch mcp, see kept-sites.ts) hands out cloud sites it keeps open between
+ * calls; undefined goes back to one connection per command.
+ */
+export function keepCloudSitesOpen(source: CloudSiteSource | undefined): void {
+  keptCloudSites = source
+}
+
 export async function cloudSite(config: OrchConfig, options: CloudSiteOptions = {}): Promise<JobSite> {
+  if (keptCloudSites) return keptCloudSites(config, options)
   const persist = config.controlPersistMs > 0
   // ssh2 loads while `ssh -G` runs in its own process: the resolution costs next to no wall time.
   // With connection reuse on, it loads only when no holder serves this command (holder-host.ts).

@@ -90,6 +90,8 @@ const ARGUMENT_LISTS: string[][] = [
   ['host', 'autostop', '10s'],
   ['host', 'bootstrap', '--json', '--bogus'],
   ['host', 'disconnect', '--json'],
+  ['mcp', '--bogus'],
+  ['mcp', '--json'],
 ]
 
 describe('the dispatcher and oclif print the same', () => {

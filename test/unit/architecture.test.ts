@@ -21,12 +21,15 @@ const FLOORS: readonly (readonly string[])[] = [
   ['sync'],
   ['sites'],
   ['output'],
-  ['cli', 'commands'],
+  ['cli', 'commands', 'mcp'],
   ['testing'],
 ]
 
-/** Folders on one floor that may import each other (the dispatcher spans both). */
-const SAME_FLOOR_ALLOWED = new Set(['cli>commands', 'commands>cli'])
+/**
+ * Folders on one floor that may import each other: the dispatcher spans cli/ and commands/; the MCP
+ * server reads the commands' flag declarations from cli/, and `orch mcp` (commands/) starts it.
+ */
+const SAME_FLOOR_ALLOWED = new Set(['cli>commands', 'commands>cli', 'mcp>cli', 'commands>mcp'])
 
 /** Lower floors a folder must not import all the same: formatters are pure, no spinner, no stdout. */
 const FORBIDDEN_BELOW: Readonly<Record<string, readonly string[]>> = {output: ['terminal']}
@@ -236,5 +239,13 @@ describe('architecture', () => {
     const sdk = graph.external.filter((edge) => edge.to.startsWith('@aws-sdk/') || edge.to.startsWith('@smithy/'))
     const misplaced = sdk.filter((edge) => folderOf(edge.from) !== 'cloud' || (!edge.dynamic && !edge.typeOnly))
     expect(misplaced.map(describeEdge)).toEqual([])
+  })
+
+  it('loads the MCP SDK and zod only inside mcp/, and mcp/ only lazily (no other command loads them)', () => {
+    const sdk = graph.external.filter((edge) => edge.to.startsWith('@modelcontextprotocol/') || edge.to === 'zod' || edge.to.startsWith('zod/'))
+    expect(sdk.length).toBeGreaterThan(0)
+    expect(sdk.filter((edge) => folderOf(edge.from) !== 'mcp').map(describeEdge)).toEqual([])
+    const intoMcp = graph.edges.filter((edge) => folderOf(edge.to) === 'mcp' && folderOf(edge.from) !== 'mcp')
+    expect(intoMcp.map((edge) => ({from: edge.from, to: edge.to, dynamic: edge.dynamic}))).toEqual([{from: 'commands/mcp.ts', to: 'mcp/server.ts', dynamic: true}])
   })
 })

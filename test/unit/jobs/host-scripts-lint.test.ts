@@ -11,7 +11,7 @@ import {type ControlScript, controlScript, wrapperScript} from '../../../src/job
 import {skipWithout} from '../../helpers/requirements.js'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
-const CONTROL: readonly ControlScript[] = ['start', 'list', 'locate', 'read-log', 'stop', 'has-session', 'tool', 'install-tools', 'job-info', 'sync', 'pull', 'rollback', 'boot-entry']
+const CONTROL: readonly ControlScript[] = ['start', 'list', 'locate', 'read-log', 'log-page', 'stop', 'has-session', 'tool', 'install-tools', 'job-info', 'sync', 'pull', 'rollback', 'approve', 'boot-entry']
 const TOOLS = readdirSync(`${ROOT}scripts/cloud`).filter((name) => name.endsWith('.sh'))
 const SCRIPTS: [string, string][] = [
   ...CONTROL.map((name): [string, string] => [`control script ${name}`, controlScript(name)]),
