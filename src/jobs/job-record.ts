@@ -13,7 +13,7 @@ export interface JobRecord {
   startedAt: string | null
   endedAt: string | null
   exitCode: number | null
-  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); else null. */
+  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's). For a Slurm job also Slurm's word: why it is QUEUED (`Resources`, `Priority`, `Dependency`, …), or how it ended when Slurm ended it (`TIMEOUT`, `OUT_OF_MEMORY`, `NODE_FAIL`, `PREEMPTED`, `CANCELLED` by someone else than orch stop). Else null. */
   reason: string | null
   logPath: string
   /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */
@@ -24,6 +24,12 @@ export interface JobRecord {
   createdAt: string
   /** `orch`: started by orch; `manual`: a log directory made by hand the protocol's way (only run.log). */
   kind: 'orch' | 'manual'
+  /** What runs the job: `local` (in the foreground here), `tmux` (a session on the host), `slurm` (a batch job on the cluster the host submits to). */
+  scheduler: 'local' | 'tmux' | 'slurm'
+  /** Slurm's job id (scheduler `slurm`), else null. */
+  schedulerJobId: string | null
+  /** The cluster node a Slurm job runs or ran on, once Slurm has placed it; else null. */
+  node: string | null
 }
 
 /** What `orch run` stores in meta.json; never secret values, only variable names. */
@@ -84,17 +90,17 @@ type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: strin
 
 /**
  * One record the host prints (`J name state exit reason started ended attempts queue pid kind
- * created meta`, tab-separated, '-' for empty; see src/jobs/sh/job-lib.sh), or undefined for a
- * line that is not one.
+ * created scheduler scheduler_job_id node meta`, tab-separated, '-' for empty; see
+ * src/jobs/sh/job-lib.sh), or undefined for a line that is not one.
  */
 export function parseJobRecord(line: string, site: RecordSite): JobEntry | undefined {
   if (!line.startsWith('J\t')) return undefined
   // meta.json's first line is JSON, which holds no raw tab; a hand-edited one might, so what
-  // follows the twelfth tab is the meta whatever it holds.
+  // follows the fifteenth tab is the meta whatever it holds.
   const f = line.split('\t')
-  const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
+  const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created, scheduler, schedulerJobId, node] = f
   if (!isJobName(name) || !isStateName(state)) return undefined
-  const meta = parseMeta(field(f.length > 13 ? f.slice(12).join('\t') : f[12]))
+  const meta = parseMeta(field(f.length > 16 ? f.slice(15).join('\t') : f[15]))
   const status = statusOf(state, whole(field(exit)))
   const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
   return {
@@ -112,6 +118,9 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
     queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
     createdAt,
     kind: kind === 'manual' ? 'manual' : 'orch',
+    scheduler: scheduler === 'slurm' ? 'slurm' : site.target === 'local' ? 'local' : 'tmux',
+    schedulerJobId: field(schedulerJobId),
+    node: field(node),
   }
 }
 

@@ -23,15 +23,24 @@ const oneLine = (command: string, max = 50) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
+/**
+ * Where a job runs: for a Slurm job the login node and the cluster node (once placed), and why it
+ * waits or how Slurm ended it.
+ */
+const slurmColumns = (jobs: readonly JobEntry[]) => jobs.some((job) => job.scheduler === 'slurm')
+const slurmCells = (job: JobEntry) => [job.node ?? '-', job.reason ?? '-']
+
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
   if (jobs.length === 0) return 'no jobs running, starting or queued'
+  const slurm = slurmColumns(jobs)
   return table(
-    ['NAME', 'STATE', 'ELAPSED', 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'ELAPSED', 'WHERE', ...(slurm ? ['NODE', 'REASON'] : []), 'COMMAND'],
     jobs.map((job) => [
       job.name,
       job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : colourState(job.state),
       job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceToNowStrict(new Date(job.createdAt))} waiting` : '-',
       job.target === 'local' ? 'local' : job.host,
+      ...(slurm ? slurmCells(job) : []),
       oneLine(job.command),
     ]),
   )
@@ -39,8 +48,9 @@ export function formatStatus(jobs: readonly JobEntry[], now = new Date()): strin
 
 export function formatList(jobs: readonly JobEntry[]): string {
   if (jobs.length === 0) return 'no jobs yet (start one with orch run NAME -- COMMAND)'
+  const slurm = slurmColumns(jobs)
   return table(
-    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', 'WHERE', ...(slurm ? ['NODE', 'REASON'] : []), 'COMMAND'],
     jobs.map((job) => [
       job.name,
       colourState(job.state),
@@ -48,6 +58,7 @@ export function formatList(jobs: readonly JobEntry[]): string {
       job.startedAt ? `${formatDistanceToNowStrict(new Date(job.startedAt))} ago` : '-',
       job.startedAt && job.endedAt ? formatDistanceStrict(new Date(job.startedAt), new Date(job.endedAt)) : job.startedAt ? 'running' : '-',
       job.target === 'local' ? 'local' : job.host,
+      ...(slurm ? slurmCells(job) : []),
       oneLine(job.command),
     ]),
   )

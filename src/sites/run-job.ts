@@ -22,6 +22,8 @@ export interface RunRequest {
   startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
+  /** A job on ORCH_HOST is one Slurm batch job submitted with these sbatch options (ORCH_SCHEDULER=slurm). */
+  sbatchOptions?: readonly string[]
 }
 
 export interface RunOutcome {
@@ -31,6 +33,8 @@ export interface RunOutcome {
   state: JobStateName
   logPath: string
   reasons: Reason[]
+  /** What runs the job: here in the foreground, a tmux session on the host, or Slurm. */
+  scheduler: 'local' | 'tmux' | 'slurm'
   /** The job's status when it was waited for (always for local jobs), else null. */
   exitCode: number | null
   /** What --sync sent (cloud jobs). */
@@ -75,15 +79,18 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
 }
 
 async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
-  ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
-  await createJob(site, request.spec, 'tmux', site.host.label)
+  const slurm = request.sbatchOptions !== undefined
+  ui.progress.update(`${slurm ? 'submitting' : 'starting'} ${request.spec.name} on ${site.host.label}…`)
+  await createJob(site, request.spec, slurm ? 'slurm' : 'tmux', site.host.label, request.sbatchOptions)
   const outcome: RunOutcome = {
     name: request.spec.name,
     target: 'cloud',
     host: site.host.label,
-    state: 'RUNNING',
+    // Submitted: Slurm decides when it starts (orch status shows it QUEUED with Slurm's reason).
+    state: slurm ? 'QUEUED' : 'RUNNING',
     logPath: site.logPath(request.spec.name),
     reasons,
+    scheduler: slurm ? 'slurm' : 'tmux',
     exitCode: null,
   }
   ui.progress.stop()
@@ -101,7 +108,7 @@ async function runCloud(config: OrchConfig, site: JobSite, request: RunRequest, 
 
 async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi): Promise<RunOutcome> {
   const dir = await createJob(site, request.spec, 'local', 'local')
-  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null}
+  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, scheduler: 'local', exitCode: null}
   ui.progress.stop()
   ui.started(outcome)
   const code = await site.host.foreground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})
