@@ -1,0 +1,217 @@
+/**
+ * orch's jobs on a real Slurm cluster: a one-node cluster (munged, slurmctld, slurmd; see
+ * test/helpers/slurm-cluster.ts) reached through the sandbox sshd as its login node. The sshd gives
+ * every session SLURM_CONF, as a cluster's login node finds its slurm.conf, and a PATH whose
+ * squeue counts its calls (one per listing, however many jobs).
+ */
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir, userInfo} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
+
+import {type SlurmCluster, skipWithoutSlurm, startSlurmCluster} from '../helpers/slurm-cluster.js'
+import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
+import {hostileScripts} from './helpers/hostile-scripts.js'
+import {OrchWorld, lastLine, sleep} from './helpers/orch-cli.js'
+
+const NO_CLUSTER = skipWithout('the Slurm integration tests', SANDBOX_TOOLS) || skipWithoutSlurm('the Slurm integration tests')
+
+// Slurm checks time limits every 30 s; a loaded machine (2 cores) makes every step slow.
+vi.setConfig({testTimeout: 300_000, hookTimeout: 180_000})
+
+interface SlurmJobJson {
+  name: string
+  state: string
+  exitCode: number | null
+  reason: string | null
+  scheduler: string
+  schedulerJobId: string | null
+  node: string | null
+  target: string
+}
+
+let cluster: SlurmCluster
+let world: OrchWorld
+let shims: string
+const squeueCalls = () => (existsSync(join(shims, 'squeue.calls')) ? readFileSync(join(shims, 'squeue.calls'), 'utf8').split('\n').filter(Boolean).length : 0)
+
+beforeAll(async () => {
+  if (NO_CLUSTER) return
+  cluster = await startSlurmCluster()
+  shims = mkdtempSync(join(tmpdir(), 'orch-slurm-shims-'))
+  const squeue = join(shims, 'squeue')
+  writeFileSync(squeue, `#!/bin/sh\necho "$*" >> '${shims}/squeue.calls'\nexec /usr/bin/squeue "$@"\n`)
+  chmodSync(squeue, 0o755)
+  world = await OrchWorld.start({sessionEnv: {...cluster.env(), PATH: `${shims}:/usr/local/bin:/usr/bin:/bin`}})
+})
+
+afterAll(async () => {
+  await world?.cleanup()
+  await cluster?.stop()
+  if (shims) rmSync(shims, {recursive: true, force: true})
+})
+
+const submit = (name: string, argv: readonly string[], flags: readonly string[] = []) => world.orch(['run', name, '--scheduler', 'slurm', ...flags, '--', ...argv])
+
+async function submitted(name: string, argv: readonly string[], flags: readonly string[] = []): Promise<void> {
+  const result = await submit(name, argv, flags)
+  if (result.code !== 0) throw new Error(`orch run ${name} exited ${String(result.code)}: ${result.stderr}`)
+}
+
+async function jobs(args: readonly string[] = []): Promise<SlurmJobJson[]> {
+  const result = await world.orch(['list', '--json', ...args])
+  if (result.code !== 0) throw new Error(`orch list exited ${String(result.code)}: ${result.stderr}`)
+  return JSON.parse(result.stdout) as SlurmJobJson[]
+}
+
+async function waitForJob(name: string, check: (job: SlurmJobJson) => boolean, timeoutMs = 120_000): Promise<SlurmJobJson> {
+  const deadline = Date.now() + timeoutMs
+  let last: SlurmJobJson | undefined
+  for (;;) {
+    last = (await jobs()).find((job) => job.name === name)
+    if (last && check(last)) return last
+    if (Date.now() > deadline) throw new Error(`${name}: not as expected within ${timeoutMs} ms; last: ${JSON.stringify(last)}`)
+    await sleep(500)
+  }
+}
+
+const slurmJobs = async (): Promise<string[]> => (await cluster.command('squeue', ['-h', '-o', '%j %T'])).stdout.split('\n').filter(Boolean)
+
+describe.skipIf(NO_CLUSTER)('orch run --scheduler slurm: one batch job, the same log and exit status', () => {
+  it.each([
+    ['slurm-exit-0', 'echo hello from slurm', 0],
+    ['slurm-exit-3', 'echo failing; exit 3', 3],
+    ['slurm-exit-137', 'echo killing myself; kill -9 $$', 137],
+  ])('%s', async (name, script, code) => {
+    const followed = await submit(name, [script], ['--wait'])
+    expect(followed.code, followed.stderr).toBe(code)
+    const log = world.readLog(name)
+    expect(lastLine(log)).toBe(`[EXIT: ${code}]`)
+    expect(followed.stdout).toBe(log)
+    const job = await waitForJob(name, (j) => ['DONE', 'FAILED'].includes(j.state))
+    expect(job).toMatchObject({state: code === 0 ? 'DONE' : 'FAILED', exitCode: code, reason: null, scheduler: 'slurm', node: cluster.node, target: 'cloud'})
+    expect(job.schedulerJobId).toMatch(/^\d+$/)
+    // The job was Slurm's: it ran under the name given, as the batch job of that id.
+    const shown = await cluster.command('scontrol', ['show', 'job', job.schedulerJobId!])
+    expect(shown.stdout).toMatch(new RegExp(`JobName=${name}\\s`))
+    expect(await world.orch(['logs', name])).toMatchObject({code: 0, stdout: log})
+  })
+
+  it('--json of run says it was submitted to Slurm', async () => {
+    const result = await submit('slurm-run-json', ['true'], ['--json'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({name: 'slurm-run-json', state: 'QUEUED', scheduler: 'slurm', target: 'cloud'})
+    await waitForJob('slurm-run-json', (j) => j.state === 'DONE')
+  })
+})
+
+describe.skipIf(NO_CLUSTER)('states from Slurm, and orch stop through scancel', () => {
+  it('QUEUED with reason Resources while the node is full, RUNNING once the first ends; stop of a running and of a pending job', async () => {
+    const all = String(cluster.cpus)
+    await submitted('slurm-fill', ['echo filling; while :; do sleep 0.2; done'], ['--cpus', all])
+    await world.waitForLog('slurm-fill', /filling\n/, 120_000)
+    expect(await waitForJob('slurm-fill', (j) => j.state === 'RUNNING')).toMatchObject({node: cluster.node, scheduler: 'slurm'})
+    await submitted('slurm-waits', ['trap "echo got TERM" TERM; echo second; while :; do sleep 0.2; done'], ['--cpus', '1'])
+    const waiting = await waitForJob('slurm-waits', (j) => j.state === 'QUEUED' && j.reason === 'Resources')
+    expect(waiting).toMatchObject({exitCode: null, node: null})
+    // The text table shows the node and the reason.
+    const table = await world.orch(['status'])
+    expect(table.stdout).toMatch(/NODE\s+REASON/)
+    expect(table.stdout).toMatch(new RegExp(`slurm-fill\\s+RUNNING.*${cluster.node}`))
+    expect(table.stdout).toMatch(/slurm-waits\s+QUEUED.*Resources/)
+
+    const stopped = await world.orch(['stop', 'slurm-fill', '--json'])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(JSON.parse(stopped.stdout)).toMatchObject({name: 'slurm-fill', state: 'STOPPED', exitCode: 143, alreadyFinished: false})
+    expect(lastLine(world.readLog('slurm-fill'))).toBe('[EXIT: 143]')
+    await waitForJob('slurm-waits', (j) => j.state === 'RUNNING' && j.node === cluster.node)
+    expect((await jobs()).find((j) => j.name === 'slurm-fill')).toMatchObject({state: 'STOPPED', exitCode: 143})
+
+    // A pending job: cancelled before it ever starts; its log still ends with its status.
+    await submitted('slurm-pending', ['echo never'], ['--cpus', all])
+    await waitForJob('slurm-pending', (j) => j.state === 'QUEUED')
+    const cancelled = await world.orch(['stop', 'slurm-pending'])
+    expect(cancelled.code, cancelled.stderr).toBe(0)
+    expect(cancelled.stdout).toMatch(/slurm-pending STOPPED \(exit 143\)/)
+    expect(world.readLog('slurm-pending')).toBe('[EXIT: 143]\n')
+    expect(await slurmJobs()).toContain('slurm-pending CANCELLED')
+
+    // A command that ignores TERM is killed after the grace.
+    await world.waitForLog('slurm-waits', /second\n/, 60_000)
+    const killed = await world.orch(['stop', 'slurm-waits', '--grace', '1'])
+    expect(killed.code, killed.stderr).toBe(0)
+    expect(killed.stdout).toMatch(/slurm-waits STOPPED \(exit 137\)/)
+    expect(world.readLog('slurm-waits')).toContain('got TERM\n')
+    expect(lastLine(world.readLog('slurm-waits'))).toBe('[EXIT: 137]')
+    expect((await jobs()).find((j) => j.name === 'slurm-waits')).toMatchObject({state: 'STOPPED', exitCode: 137})
+    expect((await world.orch(['stop', 'slurm-waits'])).stdout).toMatch(/had already finished/)
+  })
+})
+
+describe.skipIf(NO_CLUSTER)('bad input is refused before or by Slurm, and nothing is left behind', () => {
+  it.each([
+    [['--cpus', '0'], /--cpus "0" is not a CPU count of at least 1/],
+    [['--mem', '12X'], /--mem "12X" is not a size/],
+    [['--partition', 'no-such-partition'], /Slurm refused slurm-bad: invalid partition specified: no-such-partition/],
+    [['--sbatch-opt=--mem=12X'], /Slurm refused slurm-bad: Invalid --mem specification/],
+    [['--sbatch-opt=--output=/tmp/x'], /--sbatch-opt "--output=\/tmp\/x" is set by orch/],
+  ])('%j', async (flags, message) => {
+    const before = squeueCalls()
+    const result = await submit('slurm-bad', ['echo never'], flags)
+    expect(result.code).not.toBe(0)
+    const lines = result.stderr.trim().split('\n')
+    expect(lines[0]).toMatch(message)
+    expect(existsSync(join(world.logRoot, 'slurm-bad'))).toBe(false)
+    expect(existsSync(join(world.logRoot, '.orch-slurm', 'slurm-bad'))).toBe(false)
+    expect((await slurmJobs()).filter((line) => line.startsWith('slurm-bad '))).toEqual([])
+    expect(squeueCalls()).toBeGreaterThanOrEqual(before)
+  })
+})
+
+describe.skipIf(NO_CLUSTER).concurrent('the hostile-command corpus reaches the node byte for byte; a time limit ends a job', () => {
+  it('--runtime 20s asks for --time=1 (half again, whole minutes); past it Slurm ends the job: FAILED, reason TIMEOUT', async () => {
+    await submitted('slurm-overrun', ['echo started; sleep 600'], ['--runtime', '20s'])
+    const job = await waitForJob('slurm-overrun', (j) => j.state === 'RUNNING')
+    expect((await cluster.command('scontrol', ['show', 'job', job.schedulerJobId!])).stdout).toMatch(/TimeLimit=00:01:00/)
+    const ended = await waitForJob('slurm-overrun', (j) => j.state === 'FAILED', 200_000)
+    expect(ended).toMatchObject({reason: 'TIMEOUT', exitCode: 143})
+    expect(lastLine(world.readLog('slurm-overrun'))).toBe('[EXIT: 143]')
+    // Kept in the job directory: once Slurm forgets the job (no accounting), the reason stays.
+    expect(readFileSync(join(world.logRoot, 'slurm-overrun', 'slurm-state'), 'utf8')).toBe('TIMEOUT\n')
+  })
+
+  it.each(hostileScripts(userInfo().homedir))('$name', async ({name, script, output}) => {
+    const job = `slurm-hostile-${name}`
+    const followed = await submit(job, [script], ['--wait'])
+    expect(followed.code, followed.stderr).toBe(0)
+    expect(followed.stdout).toBe(`${output}[EXIT: 0]\n`)
+    expect(world.readLog(job)).toBe(`${output}[EXIT: 0]\n`)
+    expect(readFileSync(join(world.logRoot, job, 'cmd.sh'))).toEqual(Buffer.from(script))
+  })
+})
+
+describe.skipIf(NO_CLUSTER)('orch list of 200 Slurm jobs', () => {
+  it('lists them all with Slurm\'s states in one round trip: one squeue, whatever the number of jobs', async () => {
+    const names = Array.from({length: 200}, (_, i) => `slurm-many-${String(i).padStart(3, '0')}`)
+    // Held: they wait in Slurm's queue (reason JobHeldUser) without loading the node.
+    for (let i = 0; i < names.length; i += 10) await Promise.all(names.slice(i, i + 10).map((name) => submitted(name, ['true'], ['--sbatch-opt=--hold'])))
+    const before = squeueCalls()
+    const listed = await jobs()
+    expect(squeueCalls() - before).toBe(1)
+    const many = listed.filter((job) => job.name.startsWith('slurm-many-'))
+    expect(many).toHaveLength(200)
+    for (const job of many) expect(job).toMatchObject({state: 'QUEUED', reason: 'JobHeldUser', scheduler: 'slurm'})
+    // Released and run, they end DONE: still one squeue per listing.
+    await cluster.command('scontrol', ['release', many.map((job) => job.schedulerJobId).join(',')])
+    const deadline = Date.now() + 240_000
+    for (;;) {
+      const now = (await jobs()).filter((job) => job.name.startsWith('slurm-many-'))
+      if (now.every((job) => job.state === 'DONE')) break
+      if (Date.now() > deadline) throw new Error(`not all DONE: ${JSON.stringify(now.filter((job) => job.state !== 'DONE').slice(0, 3))}`)
+      await sleep(2000)
+    }
+    const once = squeueCalls()
+    await jobs()
+    expect(squeueCalls() - once).toBeLessThanOrEqual(1)
+  })
+})
