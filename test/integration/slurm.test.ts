@@ -75,7 +75,7 @@ async function waitForJob(name: string, check: (job: SlurmJobJson) => boolean, t
   }
 }
 
-const slurmJobs = async (): Promise<string[]> => (await cluster.command('squeue', ['-h', '-o', '%j %T'])).stdout.split('\n').filter(Boolean)
+const slurmJobs = async (): Promise<string[]> => (await cluster.command('squeue', ['-h', '-t', 'all', '-o', '%j %T'])).stdout.split('\n').filter(Boolean)
 
 describe.skipIf(NO_CLUSTER)('orch run --scheduler slurm: one batch job, the same log and exit status', () => {
   it.each([

@@ -71,6 +71,15 @@ if [ "$job_scheduler" = slurm ]; then
   elif [ -n "$job_slurm_id" ]; then
     "$scancel" "$job_slurm_id" 2> /dev/null
   fi
+  # Slurm lets the job go once its processes are gone (up to 15 s): then it lists as STOPPED.
+  if [ -n "$job_slurm_id" ] && squeue=$(slurm_tool squeue); then
+    i=0
+    while [ "$i" -lt 75 ]; do
+      case $("$squeue" -h -j "$job_slurm_id" -o %T 2> /dev/null) in PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | SIGNALING) ;; *) break ;; esac
+      sleep 0.2
+      i=$((i + 1))
+    done
+  fi
 elif [ -n "$job_pid" ]; then
   kill -TERM "-$job_pid" 2> /dev/null || kill -TERM "$job_pid" 2> /dev/null
   # The job's processes outside its group get the same signal: one that kept the log's pipe open
