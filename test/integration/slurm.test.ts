@@ -57,7 +57,7 @@ const submit = (name: string, argv: readonly string[], flags: readonly string[] 
 
 async function submitted(name: string, argv: readonly string[], flags: readonly string[] = []): Promise<void> {
   const result = await submit(name, argv, flags)
-  if (result.code !== 0) throw new Error(`orch run ${name} exited ${String(result.code)}: ${result.stderr}`)
+  if (result.code !== 0) throw new Error(`orch run ${name} exited ${String(result.code ?? result.signal)}: ${result.stderr}`)
 }
 
 async function jobs(args: readonly string[] = []): Promise<SlurmJobJson[]> {
