@@ -93,23 +93,30 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The machine-wide lock: a file holding the owner's pid, taken over when that pid is gone. */
-async function takeLock(timeoutMs: number): Promise<() => void> {
+/**
+ * The machine-wide lock: a file holding the owner's pid and its cluster's dir. Taken over when that
+ * pid is gone, after stopping what its cluster left running (a test process killed mid-run).
+ */
+async function takeLock(dir: string, timeoutMs: number): Promise<() => void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
       const fd = openSync(LOCK, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644)
-      writeSync(fd, String(process.pid))
+      writeSync(fd, `${process.pid}\n${dir}\n`)
       closeSync(fd)
       return () => rmSync(LOCK, {force: true})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
     let owner = 0
+    let ownerDir = ''
     try {
-      owner = Number(readFileSync(LOCK, 'utf8').trim())
+      const [pid = '', left = ''] = readFileSync(LOCK, 'utf8').split('\n')
+      owner = Number(pid.trim())
+      ownerDir = left.trim()
     } catch {}
     if (!(owner > 0 && alive(owner))) {
+      if (ownerDir.startsWith(path.join(os.tmpdir(), 'orch-slurm-'))) await stopDaemons(ownerDir)
       rmSync(LOCK, {force: true})
       continue
     }
@@ -140,10 +147,18 @@ async function killAndWait(pid: number | undefined): Promise<void> {
   }
 }
 
+/** The daemons of the cluster in `dir`, by their pid files; then the dir. */
+async function stopDaemons(dir: string): Promise<void> {
+  await killAndWait(readPid(path.join(dir, 'slurmd.pid')))
+  await killAndWait(readPid(path.join(dir, 'slurmctld.pid')))
+  await killAndWait(readPid(path.join(dir, 'munge', 'munged.pid')))
+  await rm(dir, {recursive: true, force: true, maxRetries: 5})
+}
+
 /** Start the cluster; resolves once its node is idle. */
 export async function startSlurmCluster(options: SlurmClusterOptions = {}): Promise<SlurmCluster> {
-  const release = await takeLock(options.lockTimeoutMs ?? 600_000)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'orch-slurm-'))
+  const release = await takeLock(dir, options.lockTimeoutMs ?? 600_000)
   const confPath = path.join(dir, 'slurm.conf')
   const env = {...process.env, SLURM_CONF: confPath}
   const node = os.hostname().split('.')[0]!
@@ -166,10 +181,7 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
         await sleep(200)
       }
     }
-    await killAndWait(readPid(path.join(dir, 'slurmd.pid')))
-    await killAndWait(readPid(path.join(dir, 'slurmctld.pid')))
-    await killAndWait(readPid(path.join(munge, 'munged.pid')))
-    await rm(dir, {recursive: true, force: true, maxRetries: 5})
+    await stopDaemons(dir)
     release()
   }
   try {

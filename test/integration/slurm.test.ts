@@ -48,8 +48,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Slurm's jobs first: they write into the sandbox's log root until they are cancelled.
-  await cluster?.stop()
-  await world?.cleanup()
+  try {
+    await cluster?.stop()
+  } finally {
+    await world?.cleanup()
+  }
   if (shims) rmSync(shims, {recursive: true, force: true})
 })
 
