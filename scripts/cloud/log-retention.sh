@@ -191,8 +191,8 @@ wrapper_alive() {
   process_table | awk -v pid="$_pid" -v path="/$1/orch-wrapper.sh" '$1 == pid && index($0, path) { found = 1 } END { exit !found }'
 }
 
-# The state program. Input sections: "@live" then process_table lines, "@slurm" then Slurm's word
-# on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
+# The state program. Input sections: "@live" then process_table lines, "@slurm" (and "@sacct") then
+# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
 # ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
 # R <name>: a Slurm job Slurm no longer holds, out of the registry <root>/.orch-slurm;
@@ -315,8 +315,8 @@ function slurm_record(n, d, meta, ex, started, ended, att, created,   id, st, wh
     else state = (ex == "0") ? "DONE" : "FAILED"
   } else if (st != "") {
     # Slurm ended it and no exit file was written (the wrapper was killed), or it is on its way
-    # (a shared file system shows it late): not written into the index while Slurm remembers it.
-    unsettled = 1
+    # (a shared file system shows it late): not written into the index while squeue lists it.
+    if (!(id in from_sacct)) unsettled = 1
     if (has(d "/stopped")) state = "STOPPED"
     else { state = "FAILED"; reason = (kept != "") ? kept : (st == "CANCELLED" ? "CANCELLED" : "vanished") }
   } else if (id == "") {
@@ -354,12 +354,13 @@ section == "@live" {
   if (index($0, "orch-wrapper.sh")) live[p] = substr($0, length(p) + 2)
   next
 }
-# The Slurm jobs of this user: id|state|reason|node (squeue, then sacct for those it no longer lists;
+# The Slurm jobs of this user: id|state|reason|node (squeue; under "@sacct", sacct for those it no longer lists;
 # sacct may read "CANCELLED by 1000").
-section == "@slurm" {
+section == "@slurm" || section == "@sacct" {
   split($0, sf, "|"); if (sf[1] !~ /^[0-9]+$/) next
   st = sf[2]; sub(/ .*/, "", st)
   sq_state[sf[1]] = st; sq_reason[sf[1]] = sf[3]; sq_node[sf[1]] = sf[4]
+  if (section == "@sacct") from_sacct[sf[1]] = 1
   next
 }
 section == "@tickets" { if (sub(/^ticket-[0-9]*-/, "")) tickets[++ntickets] = $0; next }
@@ -505,6 +506,7 @@ slurm_section() {
   printf '%s\n' "$_sq_out"
   _gone=$(printf '%s\n' "$_sq_out" | awk -F '|' -v ids="$1" 'BEGIN { n = split(ids, a, " ") } { held[$1] = 1 } END { for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9]+$/ && !(a[i] in held)) printf "%s%s", (c++ ? "," : ""), a[i] }')
   if [ -n "$_gone" ] && _sa=$(slurm_tool sacct); then
+    echo @sacct
     # No accounting (no slurmdbd): sacct fails, and the job directories are the only record.
     "$_sa" -n -X -P -j "$_gone" -o JobIDRaw,State,Reason,NodeList 2> /dev/null
   fi
