@@ -8,6 +8,8 @@
 //    `ssh … sbatch --hold -J xI -o /dev/null --wrap true`. Goal: orch ≤ 1.5× ssh. Both are held
 //    (they wait in the queue), so the jobs never load the machine the two are timed on.
 // 2. `orch list --json` with 200 Slurm jobs on the cluster vs `ssh … squeue`. Goal: orch ≤ 2× ssh.
+// orch runs as configured by default (ORCH_CONTROL_PERSIST 10m: a held connection); both are
+// measured once more, for information, with a connection of their own per command.
 //
 // Warm-ups first, then N runs (BENCH_N, default 15) alternating which of the pair goes first.
 // Needs root and Slurm (apt-get install -y slurm-wlm); without them it says why and exits 0.
@@ -61,7 +63,7 @@ try {
   mkdirSync(join(home, '.git'))
   const {baseEnv, env} = sandboxEnv(sandbox, home)
   const sshArgs = sandbox.sshArgs()
-  const orch = (label, args) => mustRun(`orch ${label}`, process.execPath, [BIN, ...args], {env, cwd: home})
+  const orch = (label, args, extra = {}) => mustRun(`orch ${label}`, process.execPath, [BIN, ...args], {env: {...env, ...extra}, cwd: home})
   const ssh = (label, command) => mustRun(`ssh ${label}`, 'ssh', [...sshArgs, command], {env: baseEnv})
 
   console.log(`bench/slurm: orch vs OpenSSH to a Slurm login node (sshd 127.0.0.1:${sandbox.port}, node ${cluster.node} with ${cluster.cpus} CPUs); node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
@@ -106,6 +108,22 @@ try {
   rows.push([`orch list --json (${JOBS} Slurm jobs)`, fmtMs(median(list.a)), fmtMs(median(list.b)), `${listRatio.toFixed(2)}×`, `≤ ${GOALS.list}×`, listRatio <= GOALS.list ? 'OK' : 'MISSED'])
   if (listRatio > GOALS.list) failed = true
   console.log(`  list: orch ${spread(list.a)} ms; ssh squeue ${spread(list.b)} ms; median of paired ratios ${pairedRatio(list).toFixed(2)}×`)
+
+  // For information: each command on a connection of its own (ORCH_CONTROL_PERSIST=0), as ssh is.
+  const infoN = Math.max(3, Math.ceil(N / 3))
+  const cold = {ORCH_CONTROL_PERSIST: '0'}
+  const coldRun = await sideBySide(
+    infoN,
+    async (i) => (await orch('run', ['run', `bench-cold-${i}`, '--scheduler', 'slurm', '--sbatch-opt=--hold', '--', 'true'], cold)).ms,
+    async (i) => (await ssh('sbatch', `sbatch --hold -J y${i} -o /dev/null --wrap true`)).ms,
+  )
+  rows.push([`orch run, no connection reuse (info, N=${infoN})`, fmtMs(median(coldRun.a)), fmtMs(median(coldRun.b)), `${(median(coldRun.a) / median(coldRun.b)).toFixed(2)}×`, '-', 'info'])
+  const coldList = await sideBySide(
+    infoN,
+    async () => (await orch('list', ['list', '--json'], cold)).ms,
+    async () => (await ssh('squeue', 'squeue')).ms,
+  )
+  rows.push([`orch list --json, no connection reuse (info, N=${infoN})`, fmtMs(median(coldList.a)), fmtMs(median(coldList.b)), `${(median(coldList.a) / median(coldList.b)).toFixed(2)}×`, '-', 'info'])
 
   console.log('')
   table(rows)
