@@ -4,7 +4,7 @@
  * every session SLURM_CONF, as a cluster's login node finds its slurm.conf, and a PATH whose
  * squeue counts its calls (one per listing, however many jobs).
  */
-import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -239,6 +239,25 @@ describe.skipIf(NO_CLUSTER)('bad input is refused before or by Slurm, and nothin
     expect(existsSync(join(world.logRoot, 'slurm-bad'))).toBe(false)
     expect(existsSync(join(world.logRoot, '.orch-slurm', 'slurm-bad'))).toBe(false)
     expect((await slurmJobs()).filter((line) => line.startsWith('slurm-bad '))).toEqual([])
+  })
+})
+
+describe.skipIf(NO_CLUSTER)('a submission orch could not record', () => {
+  it('is cancelled in Slurm and refused: nothing runs that orch cannot follow', async () => {
+    const registry = join(world.logRoot, '.orch-slurm')
+    const aside = `${registry}.aside`
+    if (existsSync(registry)) renameSync(registry, aside)
+    writeFileSync(registry, 'not a directory')
+    try {
+      const result = await submit('slurm-unrecorded', ['sleep 600'])
+      expect(result.code).toBe(8)
+      expect(result.stderr.split('\n')[0]).toMatch(/cannot write \(File exists\) on .* at .*\/\.orch-slurm: slurm-unrecorded was not started/)
+      expect(existsSync(join(world.logRoot, 'slurm-unrecorded'))).toBe(false)
+      expect((await slurmJobs()).filter((line) => line.startsWith('slurm-unrecorded '))).toEqual(['slurm-unrecorded CANCELLED'])
+    } finally {
+      rmSync(registry, {force: true})
+      if (existsSync(aside)) renameSync(aside, registry)
+    }
   })
 })
 

@@ -146,10 +146,15 @@ ORCH_SBATCH_OPTIONS
     printf '%s\n' "$said"
     exit "$EX_SLURM_REFUSED"
   fi
-  text "$dir/slurm-id" "${said%%;*}
-"
-  # The registry of jobs Slurm may still hold: a listing asks Slurm only while it is not empty.
-  mkdir -p "$root/.orch-slurm" 2> /dev/null && printf '%s\n' "${said%%;*}" > "$root/.orch-slurm/$name"
+  # The job's Slurm id, and the registry of jobs Slurm may still hold (a listing asks Slurm only while
+  # it is not empty). Either lost, the job could never be followed: it is cancelled and refused.
+  id=${said%%;*}
+  if ! err=$({ printf '%s\n' "$id" > "$dir/slurm-id" && mkdir -p "$root/.orch-slurm" && printf '%s\n' "$id" > "$root/.orch-slurm/$name"; } 2>&1) \
+    || [ ! -s "$dir/slurm-id" ] || [ ! -s "$root/.orch-slurm/$name" ]; then
+    if scancel=$(slurm_tool scancel); then "$scancel" "$id" 2> /dev/null; fi
+    rm -f "$root/.orch-slurm/$name"
+    not_set_up "$root/.orch-slurm" "$err"
+  fi
 fi
 [ -n "$old" ] && rm -rf "$old"
 echo "$dir"
