@@ -2,6 +2,7 @@ import type {OrchConfig} from '../config/config.js'
 import {readEnvFile} from '../config/env-file.js'
 import {SIZE_FORMS, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
+import {sbatchOptions} from '../jobs/slurm-options.js'
 import {configError, usageError} from '../errors/errors.js'
 import {registerSecret} from '../errors/redact.js'
 import {flag, values} from './flags.js'
@@ -66,4 +67,62 @@ export function jobEnvironment(envFile: string | undefined, pairs: readonly stri
   const env = {...fromFile, ...parseEnvPairs(pairs)}
   for (const value of Object.values(env)) registerSecret(value)
   return env
+}
+
+/** The flags of `orch run` for a job on a Slurm cluster (ORCH_SCHEDULER=slurm or --scheduler slurm). */
+export const slurmFlags = {
+  scheduler: flag.option({
+    description: 'what runs the job on ORCH_HOST: tmux (a session on the host) or slurm (a batch job on the cluster; ORCH_HOST is its login node); default ORCH_SCHEDULER',
+    options: ['tmux', 'slurm'],
+    helpGroup: 'SLURM',
+    parse: (text) => text as 'tmux' | 'slurm',
+  }),
+  cpus: flag.option({description: 'CPUs for the job (sbatch --cpus-per-task)', helpGroup: 'SLURM', parse: values.wholeNumber(1, 'a CPU count')}),
+  gpus: flag.option({description: 'GPUs for the job (sbatch --gpus)', helpGroup: 'SLURM', parse: values.wholeNumber(1, 'a GPU count')}),
+  mem: flag.option({
+    description: 'memory for the job (sbatch --mem; default the --memory estimate)',
+    helpGroup: 'SLURM',
+    parse: (text, name) => {
+      const size = parseSize(text)
+      if (size === undefined || size <= 0) throw usageError(`${name} "${text}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
+      return size
+    },
+  }),
+  partition: flag.option({description: 'Slurm partition (default ORCH_SLURM_PARTITION, else the cluster\'s default)', helpGroup: 'SLURM'}),
+  'sbatch-opt': flag.multiple({description: 'one more sbatch option, e.g. --sbatch-opt=--qos=long (repeatable; after ORCH_SLURM_OPTS)', helpGroup: 'SLURM'}),
+}
+
+export interface SlurmFlagValues {
+  scheduler?: 'tmux' | 'slurm'
+  cpus?: number
+  gpus?: number
+  mem?: number
+  partition?: string
+  'sbatch-opt'?: string[]
+  memory?: number | 'unknown'
+  runtime?: number
+}
+
+/**
+ * The sbatch options of a Slurm job (undefined for a tmux job), every value checked before any host
+ * is touched. Slurm's flags on a tmux job are refused: they would silently do nothing.
+ */
+export function slurmOptionsFrom(flags: SlurmFlagValues, config: OrchConfig): string[] | undefined {
+  const scheduler = flags.scheduler ?? config.scheduler
+  if (scheduler !== 'slurm') {
+    const given = (['cpus', 'gpus', 'mem', 'partition', 'sbatch-opt'] as const).find((name) => flags[name] !== undefined)
+    if (given !== undefined) throw usageError(`--${given} is for Slurm jobs`, 'add --scheduler slurm (or set ORCH_SCHEDULER=slurm), or leave it out')
+    return undefined
+  }
+  const memory = flags.mem ?? (typeof flags.memory === 'number' ? flags.memory : undefined)
+  return sbatchOptions({
+    ...(memory === undefined ? {} : {memoryBytes: memory}),
+    ...(flags.runtime === undefined ? {} : {runtimeMs: flags.runtime}),
+    ...(flags.cpus === undefined ? {} : {cpus: flags.cpus}),
+    ...(flags.gpus === undefined ? {} : {gpus: flags.gpus}),
+    ...((flags.partition ?? config.slurmPartition) === undefined ? {} : {partition: flags.partition ?? config.slurmPartition}),
+    ...(config.slurmAccount === undefined ? {} : {account: config.slurmAccount}),
+    ...(config.slurmOptions === undefined ? {} : {optionsText: config.slurmOptions}),
+    options: flags['sbatch-opt'] ?? [],
+  })
 }

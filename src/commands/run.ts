@@ -2,12 +2,13 @@ import {defineCommand} from '../cli/command.js'
 import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
-import {guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
+import {guardrailFlags, guardrailsFrom, jobEnvironment, slurmFlags, slurmOptionsFrom} from '../cli/run-options.js'
 import {approvalFlags, approvalFrom} from '../cli/cost-flags.js'
 import {EXIT_CODES} from '../errors/errors.js'
 import {serviceFlags, servicePolicyFrom} from '../cli/service-flags.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted} from '../config/config.js'
+import {usageError} from '../errors/errors.js'
 import {stampJobName, validateJobName} from '../jobs/names.js'
 import {runJob} from '../sites/run-job.js'
 import {waitedExitStatus} from '../jobs/state.js'
@@ -47,6 +48,7 @@ export default defineCommand({
     'start-timeout': flag.option({description: 'how long to wait for a stopped EC2 instance to start and answer SSH (default 5m)', helpGroup: 'HOST', parse: values.duration}),
     cloudwatch: flag.boolean({description: 'ship the log to CloudWatch Logs (ORCH_CLOUDWATCH_GROUP) when the job ends; see orch ship'}),
     ...syncFlags,
+    ...slurmFlags,
   },
   async run({flags, args, words}, io) {
     const name = flags.stamp ? stampJobName(validateJobName(args.name)) : validateJobName(args.name)
@@ -63,11 +65,15 @@ export default defineCommand({
       artifacts: flags.artifacts,
       service: servicePolicyFrom(flags),
     }
+    const sbatchOptions = slurmOptionsFrom(flags, config)
+    // --scheduler slurm names the cluster: the job goes there whatever the routing rules say.
+    if (flags.scheduler === 'slurm' && flags.where === 'local') throw usageError('--scheduler slurm runs the job on the cluster, not here', 'drop --where local, or --scheduler slurm')
+    const where = flags.scheduler === 'slurm' ? 'cloud' : flags.where
     const sync = await syncSourceFromFlags(flags)
     const progress = await startProgress('routing…')
     const outcome = await runJob(
       config,
-      {spec, profile, where: flags.where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout'], approval: approvalFrom(flags, config)},
+      {spec, profile, where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout'], approval: approvalFrom(flags, config), ...(sbatchOptions ? {sbatchOptions} : {})},
       {
         progress,
         started: (started) => {

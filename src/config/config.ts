@@ -52,6 +52,12 @@ export interface OrchConfig {
   logRoot: string
   localLogRoot: string
   tmuxSocket?: string
+  /** ORCH_SCHEDULER: what runs a job on ORCH_HOST. */
+  scheduler: 'tmux' | 'slurm'
+  slurmPartition?: string
+  slurmAccount?: string
+  /** ORCH_SLURM_OPTS as written (split and checked when a job is submitted). */
+  slurmOptions?: string
   thresholds: RoutingThresholds
   /** The file the settings were read from, if any. */
   file?: string
@@ -209,6 +215,10 @@ export function loadConfig(options: LoadOptions = {}): OrchConfig {
     logRoot: text('ORCH_LOG_ROOT')!,
     localLogRoot: expandHome(text('ORCH_LOCAL_LOG_ROOT')!, env),
     tmuxSocket: text('ORCH_TMUX_SOCKET'),
+    scheduler: text('ORCH_SCHEDULER') as OrchConfig['scheduler'],
+    slurmPartition: text('ORCH_SLURM_PARTITION'),
+    slurmAccount: text('ORCH_SLURM_ACCOUNT'),
+    slurmOptions: text('ORCH_SLURM_OPTS'),
     thresholds: {
       localMaxRuntimeMs: num('ORCH_LOCAL_MAX_RUNTIME'),
       cloudMinRuntimeMs: num('ORCH_CLOUD_MIN_RUNTIME'),

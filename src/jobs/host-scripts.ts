@@ -60,4 +60,7 @@ export const SCRIPT_STATUS = {
   notGit: 77,
   processTable: 78,
   noSpace: 79,
+  slurmRefused: 80,
+  slurmMissing: 81,
+  slurmUnreachable: 82,
 } as const

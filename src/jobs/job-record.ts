@@ -14,7 +14,7 @@ export interface JobRecord {
   startedAt: string | null
   endedAt: string | null
   exitCode: number | null
-  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); for a service, why it ended for good (`restart-storm`, `memory-limit`: FAILED) or, while RUNNING, why it was last restarted (`exited`, `crashed`, `memory-limit`, `reboot`); else null. */
+  /** Why a job is FAILED or STOPPED without an exit status: `vanished` (its wrapper or session is gone, e.g. a reboot), `never-started`; or what a finished job's record lacks: `log-write-failed` (output lost: run.log could not be written, e.g. a full disk; the exit code is still the command's); for a service, why it ended for good (`restart-storm`, `memory-limit`: FAILED) or, while RUNNING, why it was last restarted (`exited`, `crashed`, `memory-limit`, `reboot`); `approval` for a job QUEUED until orch approve. For a Slurm job also Slurm's word: why it is QUEUED (`Resources`, `Priority`, `Dependency`, …), or how it ended when Slurm ended it (`TIMEOUT`, `OUT_OF_MEMORY`, `NODE_FAIL`, `PREEMPTED`, `CANCELLED` by someone else than orch stop). Else null. */
   reason: string | null
   logPath: string
   /** Attempts made so far (more than 1 after retries); 0 before the command first starts. */
@@ -35,6 +35,12 @@ export interface JobRecord {
   runtimeEstimateSeconds: number | null
   /** When the job should end (ISO 8601): its start plus the runtime estimate; null without an estimate or before it starts. */
   eta: string | null
+  /** What runs the job: `local` (in the foreground here), `tmux` (a session on the host), `slurm` (a batch job on the cluster the host submits to). */
+  scheduler: 'local' | 'tmux' | 'slurm'
+  /** Slurm's job id (scheduler `slurm`), else null. */
+  schedulerJobId: string | null
+  /** The cluster node a Slurm job runs or ran on, once Slurm has placed it; else null. */
+  node: string | null
 }
 
 export interface JobCost {
@@ -124,17 +130,17 @@ function costOf(meta: Partial<JobMeta>, startedAt: string | null, endedAt: strin
 
 /**
  * One record the host prints (`J name state exit reason started ended attempts queue pid kind
- * created meta`, tab-separated, '-' for empty; see src/jobs/sh/job-lib.sh), or undefined for a
- * line that is not one.
+ * created scheduler scheduler_job_id node meta`, tab-separated, '-' for empty; see
+ * src/jobs/sh/job-lib.sh), or undefined for a line that is not one.
  */
 export function parseJobRecord(line: string, site: RecordSite): JobEntry | undefined {
   if (!line.startsWith('J\t')) return undefined
   // meta.json's first line is JSON, which holds no raw tab; a hand-edited one might, so what
-  // follows the twelfth tab is the meta whatever it holds.
+  // follows the fifteenth tab is the meta whatever it holds.
   const f = line.split('\t')
-  const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created] = f
+  const [, name = '', state = '', exit, reason, started, ended, attempts, queue, , kind, created, scheduler, schedulerJobId, node] = f
   if (!isJobName(name) || !isStateName(state)) return undefined
-  const meta = parseMeta(field(f.length > 13 ? f.slice(12).join('\t') : f[12]))
+  const meta = parseMeta(field(f.length > 16 ? f.slice(15).join('\t') : f[15]))
   const status = statusOf(state, whole(field(exit)))
   const createdAt = typeof meta.createdAt === 'string' ? meta.createdAt : (epochToIso(field(created)) ?? '')
   const startedAt = epochToIso(field(started))
@@ -149,18 +155,22 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
     startedAt,
     endedAt,
     exitCode: exitCodeOf(status),
-    // A QUEUED job's reason field says what it waits for besides a slot (job-lib.sh).
-    reason: status.state === 'QUEUED' ? null : field(reason),
+    // A QUEUED job's reason `approval` says it waits for a person (waitingFor); a Slurm job's is Slurm's word (Resources, Priority…).
+    reason: status.state === 'QUEUED' && field(reason) === 'approval' ? null : field(reason),
     logPath: site.logPath(name),
     attempts: whole(field(attempts)) ?? 0,
     restarts: Math.max((whole(field(attempts)) ?? 0) - 1, 0),
     queuePosition: status.state === 'QUEUED' ? whole(field(queue)) : null,
     createdAt,
     kind: kind === 'manual' ? 'manual' : 'orch',
-    waitingFor: status.state === 'QUEUED' ? (field(reason) === 'approval' ? 'approval' : 'slot') : null,
+    // A Slurm job waits for what Slurm says (reason), never for one of the host's slots.
+    waitingFor: status.state !== 'QUEUED' ? null : field(reason) === 'approval' ? 'approval' : scheduler === 'slurm' ? null : 'slot',
     cost: costOf(meta, startedAt, endedAt, isFinished(status), site.now ?? Date.now),
     runtimeEstimateSeconds: estimate,
     eta: estimate !== null && startedAt !== null ? new Date(Date.parse(startedAt) + estimate * 1000).toISOString() : null,
+    scheduler: scheduler === 'slurm' ? 'slurm' : site.target === 'local' ? 'local' : 'tmux',
+    schedulerJobId: field(schedulerJobId),
+    node: field(node),
   }
 }
 

@@ -33,7 +33,15 @@ async function readRecords(site: JobSite, options: {unfinishedOnly?: boolean}, r
     onStderr: (chunk) => void stderr.push(chunk),
   })
   if (code !== 0) {
-    const why = code === SCRIPT_STATUS.processTable ? 'its process table (ps) could not be read' : Buffer.concat(stderr).toString().trim().split('\n').at(-1) || `status ${code}`
+    const said = Buffer.concat(stderr).toString().trim().split('\n').at(-1)
+    const why =
+      code === SCRIPT_STATUS.processTable
+        ? 'its process table (ps) could not be read'
+        : code === SCRIPT_STATUS.slurmMissing
+          ? 'jobs there ran under Slurm, but squeue is not installed'
+          : code === SCRIPT_STATUS.slurmUnreachable
+            ? `Slurm did not answer (squeue: ${said || 'no message'})`
+            : said || `status ${code}`
     throw new OrchError('failure', `listing jobs on ${site.host.label} failed: ${why}`, 'check the host with ssh; nothing was changed')
   }
   return records.end()

@@ -2,6 +2,7 @@ import {shellWord} from '../hosts/shell-words.js'
 import {OrchError, usageError} from '../errors/errors.js'
 import {formatMoney} from '../routing/cost.js'
 import {SCRIPT_STATUS, controlScript, wrapperScript} from './host-scripts.js'
+import {sbatchRefusal} from './slurm-options.js'
 import type {JobMeta} from './job-record.js'
 import {type ServicePolicy, serviceOptions} from './service.js'
 import type {JobSite} from './site.js'
@@ -118,10 +119,11 @@ function envFile(env: Record<string, string>): string {
 }
 
 /**
- * Create the job's directory on the site and (for tmux mode) start its session. Returns the
- * directory's absolute path on the site. Nothing is left behind when this fails.
+ * Create the job's directory on the site and start it: its tmux session (tmux), or one Slurm batch
+ * job submitted with `sbatchOptions` (slurm). Returns the directory's absolute path on the site.
+ * Nothing is left behind when this fails.
  */
-export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'local', hostLabel: string): Promise<string> {
+export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'local' | 'slurm', hostLabel: string, sbatchOptions: readonly string[] = []): Promise<string> {
   const command = Buffer.from(commandText(spec.argv))
   const secrets = Buffer.from(envFile(spec.env))
   const guardrails = spec.guardrails ?? NO_GUARDRAILS
@@ -152,14 +154,16 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       spec.cwd ?? '',
       mode,
       String(wrapper.length),
-      // A service runs for good: it never takes one of the host's parallel slots from batch jobs.
+      // A service runs for good: it never takes one of the host's parallel slots from batch jobs;
+      // --max-parallel is Slurm's business for a Slurm job: no second queue.
       wrapperOptions(
-        mode === 'local' || spec.service?.restart === 'always' || spec.service?.restart === 'on-failure' ? {...guardrails, maxParallel: 0} : guardrails,
+        mode !== 'tmux' || spec.service?.restart === 'always' || spec.service?.restart === 'on-failure' ? {...guardrails, maxParallel: 0} : guardrails,
         hostLabel,
         mode === 'tmux' ? spec.hold : undefined,
         spec.service,
       ),
       String(webhook.length),
+      sbatchOptions.join('\n'),
     ],
     Buffer.concat([command, secrets, webhook, metaJson, wrapper]),
   )
@@ -185,6 +189,10 @@ export async function createJob(site: JobSite, spec: JobSpec, mode: 'tmux' | 'lo
       const what = /quota/i.test(why) ? 'disk quota exceeded' : !why || /space/i.test(why) ? 'disk full' : `cannot write (${why})`
       throw new OrchError('hostSetup', `${what} on ${hostLabel} at ${path}: ${spec.name} was not started`, 'free space there (orch prune deletes old job logs; df -h shows what is full), then run it again')
     }
+    case SCRIPT_STATUS.slurmMissing:
+      throw new OrchError('hostSetup', `sbatch is not installed on ${hostLabel}: it is not a Slurm login node`, 'point ORCH_HOST at the cluster\'s login node, or use ORCH_SCHEDULER=tmux')
+    case SCRIPT_STATUS.slurmRefused:
+      throw usageError(`Slurm refused ${spec.name}: ${sbatchRefusal(said)}`, 'fix the resources or sbatch options (see sinfo for partitions and nodes); nothing was submitted')
     default:
       throw new OrchError('failure', `starting ${spec.name} failed on ${hostLabel} (status ${result.code}): ${result.stderr.trim() || said}`, 'check the host with ssh, then retry')
   }

@@ -15,6 +15,9 @@ export interface StopOutcome {
 export async function stopJob(site: JobSite, name: string, graceSeconds: number): Promise<StopOutcome> {
   const result = await site.run(controlScript('stop'), [name, String(graceSeconds)])
   if (result.code === SCRIPT_STATUS.unknownJob) throw unknownJob(name)
+  if (result.code === SCRIPT_STATUS.slurmMissing || result.code === SCRIPT_STATUS.slurmUnreachable) {
+    throw new OrchError('failure', `cannot stop ${name} on ${site.host.label}: Slurm ${result.code === SCRIPT_STATUS.slurmMissing ? 'tools (squeue, scancel) are not installed' : `did not answer: ${result.stderr.trim().split('\n').at(-1) ?? ''}`}`, 'check the cluster with ssh (squeue, sinfo); nothing was changed')
+  }
   const words = result.stdout.toString().trim().split(/\s+/)
   const word = words[0]
   if (result.code !== 0 || (word !== 'already' && word !== 'stopped')) {

@@ -77,6 +77,12 @@ export const routeShape = z.object({
   }),
 })
 
+const schedulerFields = {
+  scheduler: z.enum(['local', 'tmux', 'slurm']).describe('what runs the job: the foreground here, a tmux session on the host, or a Slurm batch job'),
+  schedulerJobId: z.string().nullable().describe("Slurm's job id, else null"),
+  node: z.string().nullable().describe('the cluster node a Slurm job runs or ran on, else null'),
+}
+
 export const runShape = z.object({
   name: z.string(),
   target,
@@ -84,6 +90,7 @@ export const runShape = z.object({
   state: z.enum(STATES),
   logPath: z.string(),
   reasons: z.array(reasonShape),
+  scheduler: schedulerFields.scheduler,
   exitCode: z.number().nullable().describe("the job's status when it was waited for, else null"),
   sync: z
     .object({files: z.number(), bytes: z.number(), deleted: z.number(), remoteDir: z.string(), skipped: z.array(z.string()).optional()})
@@ -117,6 +124,7 @@ export const jobShape = z.object({
     .describe("duration × the host's price per hour: final once ended, so far while running; null without a price"),
   runtimeEstimateSeconds: z.number().nullable(),
   eta: isoTime.nullable().describe('when the job should end by its runtime estimate; null without one or before it starts'),
+  ...schedulerFields,
 })
 
 /** status and list: the CLI prints the array itself; a tool's structured result is an object. */

@@ -30,10 +30,10 @@ export function oneLine(command: string, max = 50): string {
   return parts.length > max ? `${parts.slice(0, max - 1).join('')}…` : flat
 }
 
-/** A state, with a QUEUED job's place in the queue or what else it waits for. */
-/** A service restarted N times shows ↻N beside its state. */
+/** A service's restarts after its state, as pm2 ls shows them (`RUNNING ↻3`). */
 const withRestarts = (job: JobEntry, state: string) => (job.restarts > 0 ? `${state} ↻${job.restarts}` : state)
 
+/** A state, with a QUEUED job's place in the queue or what else it waits for. */
 function stateCell(job: JobEntry): string {
   if (job.state === 'QUEUED' && job.waitingFor === 'approval') return `${colourState(job.state)} (approval)`
   return job.state === 'QUEUED' && job.queuePosition ? `${colourState(job.state)} #${job.queuePosition}` : withRestarts(job, colourState(job.state))
@@ -51,19 +51,27 @@ function costCell(job: JobEntry): string {
   return job.cost.basis === 'final' ? formatMoney(job.cost.amount, job.cost.currency) : `${formatMoney(job.cost.amount, job.cost.currency)} so far`
 }
 
-/** A service's restarts after its state, as pm2 ls shows them (`RUNNING ↻3`). */
+/**
+ * Where a job runs: for a Slurm job the login node and the cluster node (once placed), and why it
+ * waits or how Slurm ended it.
+ */
+const slurmColumns = (jobs: readonly JobEntry[]) => jobs.some((job) => job.scheduler === 'slurm')
+const slurmCells = (job: JobEntry) => [job.node ?? '-', job.reason ?? '-']
+
 export function formatStatus(jobs: readonly JobEntry[], now = new Date()): string {
   if (jobs.length === 0) return 'no jobs running, starting or queued'
   // The estimate and ETA columns only when some job was given a runtime estimate (orch run --runtime).
   const estimated = jobs.some((job) => job.runtimeEstimateSeconds != null)
+  const slurm = slurmColumns(jobs)
   return table(
-    ['NAME', 'STATE', 'ELAPSED', ...(estimated ? ['ESTIMATE', 'ETA'] : []), 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'ELAPSED', ...(estimated ? ['ESTIMATE', 'ETA'] : []), 'WHERE', ...(slurm ? ['NODE', 'REASON'] : []), 'COMMAND'],
     jobs.map((job) => [
       job.name,
       stateCell(job),
       job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceStrict(new Date(job.createdAt), now)} waiting` : '-',
       ...(estimated ? [job.runtimeEstimateSeconds == null ? '-' : formatSeconds(job.runtimeEstimateSeconds), etaCell(job, now)] : []),
       job.target === 'local' ? 'local' : job.host,
+      ...(slurm ? slurmCells(job) : []),
       oneLine(job.command),
     ]),
   )
@@ -73,8 +81,9 @@ export function formatList(jobs: readonly JobEntry[]): string {
   if (jobs.length === 0) return 'no jobs yet (start one with orch run NAME -- COMMAND)'
   // The cost column only when some job had a price recorded (ORCH_HOURLY_PRICE or the AWS Price List).
   const priced = jobs.some((job) => job.cost != null)
+  const slurm = slurmColumns(jobs)
   return table(
-    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', ...(priced ? ['COST'] : []), 'WHERE', 'COMMAND'],
+    ['NAME', 'STATE', 'EXIT', 'STARTED', 'DURATION', ...(priced ? ['COST'] : []), 'WHERE', ...(slurm ? ['NODE', 'REASON'] : []), 'COMMAND'],
     jobs.map((job) => [
       job.name,
       stateCell(job),
@@ -83,6 +92,7 @@ export function formatList(jobs: readonly JobEntry[]): string {
       job.startedAt && job.endedAt ? formatDistanceStrict(new Date(job.startedAt), new Date(job.endedAt)) : job.startedAt ? 'running' : '-',
       ...(priced ? [costCell(job)] : []),
       job.target === 'local' ? 'local' : job.host,
+      ...(slurm ? slurmCells(job) : []),
       oneLine(job.command),
     ]),
   )

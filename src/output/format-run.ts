@@ -7,12 +7,14 @@ import {formatEstimate} from './format-route.js'
 import {style} from './style.js'
 
 export function formatStarted(outcome: RunOutcome, waiting: boolean): string {
-  const lines = [`${style().bold(outcome.name)} ${colourState(outcome.state)} on ${outcome.host} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
+  const where = outcome.scheduler === 'slurm' ? `${outcome.host}, a Slurm batch job` : outcome.host
+  const lines = [`${style().bold(outcome.name)} ${colourState(outcome.state)} on ${where} (${outcome.target}; ${outcome.reasons.map((r) => r.message).join('; ')})`]
   lines.push(`  log:     ${outcome.logPath}`)
   if (outcome.target === 'cloud' && outcome.estimatedCost !== undefined) lines.push(`  ${formatEstimate(outcome).replace(/^cost: /, 'cost:    ')}`)
   if (outcome.target === 'cloud') {
     if (!waiting) lines.push(`  follow:  orch logs -f ${outcome.name}`)
-    lines.push(`  attach:  orch attach ${outcome.name}`)
+    if (outcome.scheduler === 'slurm') lines.push(`  status:  orch status (Slurm's reason while it waits)`)
+    lines.push(`  attach:  orch attach ${outcome.name}${outcome.scheduler === 'slurm' ? ' (a shell on its node, once it runs)' : ''}`)
     lines.push(`  stop:    orch stop ${outcome.name}`)
   }
   return lines.join('\n')

@@ -25,6 +25,8 @@ export interface RunRequest {
   startTimeoutMs?: number
   /** orch run --sync: mirror this tree to the host first; the job runs in the copy. */
   sync?: SyncSource
+  /** A job on ORCH_HOST is one Slurm batch job submitted with these sbatch options (ORCH_SCHEDULER=slurm). */
+  sbatchOptions?: readonly string[]
   /**
    * A local job too runs in a detached tmux session and this returns once it started, as for a
    * cloud job (orch mcp: a tool call never holds a job in its foreground).
@@ -48,6 +50,8 @@ export interface RunOutcome {
   state: JobStateName
   logPath: string
   reasons: Reason[]
+  /** What runs the job: here in the foreground, a tmux session on the host, or Slurm. */
+  scheduler: 'local' | 'tmux' | 'slurm'
   /** The job's status when it was waited for (always for local jobs), else null. */
   exitCode: number | null
   /** What --sync sent (cloud jobs). */
@@ -84,6 +88,9 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
     // In the foreground here, Ctrl-C would only end one run and the next would start.
     throw usageError(`--${service.onBoot ? 'on-boot' : 'restart'} is for a service on the cloud host; this job would run here, in the foreground`, 'add --where cloud')
   }
+  if (request.sbatchOptions !== undefined && service) {
+    throw usageError('--restart, --max-memory and --on-boot are for jobs in tmux sessions, not Slurm batch jobs', 'drop them (Slurm holds memory with --memory, requeues with --sbatch-opt=--requeue), or give --scheduler tmux')
+  }
   const reasons: Reason[] =
     request.where === 'auto'
       ? decision.reasons
@@ -92,6 +99,10 @@ export async function runJob(config: OrchConfig, request: RunRequest, ui: RunUi)
   if (target === 'cloud' && config.hourlyPrice === undefined) ui.progress.update('looking up the host\'s price…')
   const {cost, spec, holdWhy} = await priceJob(config, target, request)
   const priced: RunRequest = {...request, spec}
+  if (holdWhy !== null && request.sbatchOptions !== undefined) {
+    // The gate holds a job in its wrapper on the host; a Slurm job's wrapper would hold an allocation while it waits.
+    throw usageError(`${request.spec.name} must wait for approval (${holdWhy}), which a Slurm batch job cannot do yet`, 'approve it in advance with --approve, raise --max-cost, or give --scheduler tmux')
+  }
 
   ui.progress.update(target === 'cloud' ? 'connecting to the cloud host…' : 'starting locally…')
   const site = await siteFor(target, config, {progress: ui.progress, startInstance: true, startTimeoutMs: priced.startTimeoutMs})
@@ -146,6 +157,7 @@ async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], 
     state: 'QUEUED',
     logPath: site.logPath(name),
     reasons,
+    scheduler: 'tmux',
     exitCode: null,
     ...cost,
     waitingFor: 'approval',
@@ -153,18 +165,24 @@ async function holdCloud(site: JobSite, request: RunRequest, reasons: Reason[], 
   }
 }
 
-/** Starts the job in a detached tmux session (the cloud host's, or this machine's for a detached local run) and follows it when asked. */
+/**
+ * Starts the job in a detached tmux session (the cloud host's, or this machine's for a detached
+ * local run), or submits it as a Slurm batch job, and follows it when asked.
+ */
 async function runInTmux(config: OrchConfig, site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
-  ui.progress.update(`starting ${request.spec.name} on ${site.host.label}…`)
-  const jobDir = await createJob(site, request.spec, 'tmux', site.host.label)
+  const slurm = request.sbatchOptions !== undefined
+  ui.progress.update(`${slurm ? 'submitting' : 'starting'} ${request.spec.name} on ${site.host.label}…`)
+  const jobDir = await createJob(site, request.spec, slurm ? 'slurm' : 'tmux', site.host.label, request.sbatchOptions)
   if (request.spec.service?.onBoot) await bootEntryOrStop(config, site, request.spec.name, jobDir)
   const outcome: RunOutcome = {
     name: request.spec.name,
     target: site.target,
     host: site.host.label,
-    state: 'RUNNING',
+    // Submitted: Slurm decides when it starts (orch status shows it QUEUED with Slurm's reason).
+    state: slurm ? 'QUEUED' : 'RUNNING',
     logPath: site.logPath(request.spec.name),
     reasons,
+    scheduler: slurm ? 'slurm' : 'tmux',
     exitCode: null,
     ...cost,
   }
@@ -200,7 +218,7 @@ async function bootEntryOrStop(config: OrchConfig, site: JobSite, name: string, 
 
 async function runLocal(site: JobSite, request: RunRequest, reasons: Reason[], ui: RunUi, cost: OutcomeCost): Promise<RunOutcome> {
   const dir = await createJob(site, request.spec, 'local', 'local')
-  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, exitCode: null, ...cost}
+  const outcome: RunOutcome = {name: request.spec.name, target: 'local', host: 'local', state: 'RUNNING', logPath: site.logPath(request.spec.name), reasons, scheduler: 'local', exitCode: null, ...cost}
   ui.progress.stop()
   ui.started(outcome)
   const code = await site.host.foreground(['/bin/sh', `${dir}/orch-wrapper.sh`, dir, 'local'], {stdoutToStderr: request.quiet})

@@ -25,6 +25,15 @@ const PACKAGES: Record<string, string> = {
   tcsh: 'tcsh',
   useradd: 'passwd',
   runuser: 'util-linux',
+  // A Slurm cluster (test/helpers/slurm-cluster.ts): slurm-wlm brings munge and the clients too.
+  munged: 'slurm-wlm',
+  mungekey: 'slurm-wlm',
+  slurmctld: 'slurm-wlm',
+  slurmd: 'slurm-wlm',
+  sbatch: 'slurm-wlm',
+  squeue: 'slurm-wlm',
+  scancel: 'slurm-wlm',
+  sinfo: 'slurm-wlm',
 }
 
 /** What the sandbox sshd and the CLI's jobs need: sshd and its keys, the ssh client, tmux. */

@@ -32,6 +32,11 @@ export interface SandboxSshdOptions {
   user?: string
   /** sshd's MaxSessions: channels one connection may have open at once. Default 50. */
   maxSessions?: number
+  /**
+   * Variables every session gets (sshd's own SetEnv), as a host's system profile would set them:
+   * e.g. SLURM_CONF for a test cluster whose slurm.conf is not at its default place.
+   */
+  sessionEnv?: Record<string, string>
 }
 
 export interface SandboxSshd {
@@ -228,6 +233,7 @@ function sshdConfig(p: {
   pidFile: string
   disablePenalties: boolean
   maxSessions: number
+  sessionEnv: Record<string, string>
 }): string {
   const lines = [
     '# orch sandbox sshd (generated; private to this temp dir)',
@@ -255,6 +261,8 @@ function sshdConfig(p: {
   ]
   // OpenSSH 9.8+ throttles sources that fail or drop connections; tests do that on purpose.
   if (p.disablePenalties) lines.push('PerSourcePenalties no')
+  const setEnv = Object.entries(p.sessionEnv).map(([key, value]) => `"${key}=${value.replace(/["\\]/g, '\\$&')}"`)
+  if (setEnv.length > 0) lines.push(`SetEnv ${setEnv.join(' ')}`)
   return lines.join('\n') + '\n'
 }
 
@@ -299,6 +307,7 @@ class Sandbox implements SandboxSshd {
     private readonly startTimeoutMs: number,
     private readonly account?: {name: string; uid: number; gid: number; home: string},
     private readonly maxSessions = 50,
+    private readonly sessionEnv: Record<string, string> = {},
   ) {
     this.user = account?.name ?? os.userInfo().username
     this.clientKeyPath = path.join(dir, 'client_ed25519')
@@ -379,6 +388,7 @@ class Sandbox implements SandboxSshd {
         pidFile: this.pidFilePath,
         disablePenalties,
         maxSessions: this.maxSessions,
+        sessionEnv: this.sessionEnv,
       })
   }
 
@@ -563,7 +573,7 @@ export async function startSandboxSshd(options: SandboxSshdOptions = {}): Promis
   const disablePenalties = version !== undefined && (version[0] > 9 || (version[0] === 9 && version[1] >= 8))
   const account = options.user === undefined ? undefined : await lookupUser(options.user)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'orch-sshd-'))
-  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, account, options.maxSessions)
+  const sandbox = new Sandbox(dir, sshdPath, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, account, options.maxSessions, options.sessionEnv)
   try {
     await sandbox.prepare(disablePenalties)
     if (options.port !== undefined) {

@@ -12,7 +12,8 @@
 #     last line "[EXIT: N]").
 #
 # One record per job, one line, tab-separated, '-' for an empty field:
-#   J name state exit reason started ended attempts queue_position wrapper_pid kind created meta
+#   J name state exit reason started ended attempts queue_position wrapper_pid kind created
+#     scheduler scheduler_job_id node meta
 # state: QUEUED STARTING RUNNING DONE FAILED STOPPED; exit: the status it recorded; reason: why a
 # job is FAILED or STOPPED without one (vanished: its wrapper or session is gone without writing
 # it, e.g. a reboot; never-started: the start never completed), or what its record lacks although
@@ -20,7 +21,10 @@
 # what a QUEUED job waits for besides a slot (approval: a person's yes, orch approve), or why a
 # service ended for good (restart-storm, memory-limit: FAILED whatever its last status) or, while
 # it runs, was last restarted (exited, crashed, memory-limit, reboot); started, ended, created: epoch
-# seconds on the host; kind: orch | manual; meta: meta.json's first line (JSON), always last.
+# seconds on the host; kind: orch | manual; scheduler: tmux | slurm (what runs the wrapper: a
+# tmux session on this host, or a Slurm batch job on a node of the cluster this host submits to);
+# scheduler_job_id, node: Slurm's job id and the node it runs or ran on; meta: meta.json's first
+# line (JSON), always last.
 #
 # Finished jobs never change, so their records are kept in <root>/.orch-index and read from there
 # (one line each) instead of from their directories. The index is only a cache: a record is used
@@ -50,6 +54,9 @@
   EX_NOT_GIT=77
   EX_PROCESS_TABLE=78
   EX_NO_SPACE=79
+  EX_SLURM_REFUSED=80
+  EX_SLURM_MISSING=81
+  EX_SLURM_UNREACHABLE=82
 }
 
 # expand_home PATH: PATH with a leading ~ replaced by $HOME.
@@ -89,10 +96,11 @@ wrapper_alive() {
   process_table | awk -v pid="$_pid" -v path="/$1/orch-wrapper.sh" '$1 == pid && index($0, path) { found = 1 } END { exit !found }'
 }
 
-# The state program. Input sections: "@live" then process_table lines, "@tickets" then the queue's
-# ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
+# The state program. Input sections: "@live" then process_table lines, "@slurm" (and "@sacct") then
+# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
 # ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
+# R <name>: a Slurm job Slurm no longer holds, out of the registry <root>/.orch-slurm;
 # W <record>: the whole rewritten index, when it held records no longer valid; S <name>: a
 # vanished job whose env.sh, its secrets, nothing else is left to delete);
 # ORCH_ONLY_UNFINISHED=1 to print only jobs that have not finished.
@@ -156,13 +164,14 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
     }
     else if (system(tmux " has-session -t " q("=" n) " >/dev/null 2>&1") == 0) state = "RUNNING"
     else { state = "FAILED"; reason = "vanished" }
-    return "J\t" n "\t" state "\t" ex "\t" reason "\t" started "\t" ended "\t" att "\t-\t-\t" kind "\t" dash(created) "\t" meta
+    return "J\t" n "\t" state "\t" ex "\t" reason "\t" started "\t" ended "\t" att "\t-\t-\t" kind "\t" dash(created) "\ttmux\t-\t-\t" meta
   }
   kind = "orch"
   if (meta == "") meta = "-"; else meta = brief(meta)
   ex = first(d "/exit"); pid = first(d "/pid"); started = first(d "/started"); ended = first(d "/ended")
   att = first(d "/attempts")
   token = first(d "/marker"); created = token; sub(/_.*/, "", created)
+  if (first(d "/scheduler") == "slurm") return slurm_record(n, d, meta, ex, started, ended, att, created)
   alive = num(pid) && (pid in live) && index(live[pid], "/" n "/orch-wrapper.sh") > 0
   if (num(ex)) {
     # The second line of the exit file says what is missing although the status is known (record_exit).
@@ -198,7 +207,54 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
       if (writing && has(d "/env.sh") && !has(d "/on-boot")) print "S\t" n > "/dev/stderr"
     }
   }
-  return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\t" meta
+  return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\ttmux\t-\t-\t" meta
+}
+# The Slurm states that end a job abnormally: a job that ended so is FAILED with the state as reason.
+function abnormal(st) { return st == "TIMEOUT" || st == "OUT_OF_MEMORY" || st == "NODE_FAIL" || st == "PREEMPTED" || st == "BOOT_FAIL" || st == "DEADLINE" }
+# The Slurm states of a job it still holds (waits, starts, runs or cleans up after).
+function holds(st) { return st == "PENDING" || st == "CONFIGURING" || st == "RUNNING" || st == "COMPLETING" || st == "SUSPENDED" || st == "REQUEUED" || st == "REQUEUE_HOLD" || st == "REQUEUE_FED" || st == "RESV_DEL_HOLD" || st == "SIGNALING" || st == "STAGE_OUT" || st == "RESIZING" || st == "STOPPED" }
+# A job run by Slurm (start.sh: the file "scheduler" says slurm, "slurm-id" holds the Slurm job id).
+# Its wrapper lives on a node of the cluster, out of the process table here: while Slurm holds
+# the job, Slurm says whether it waits or runs (the @slurm section: squeue, and sacct where there
+# is accounting); the exit file of the job says how it ended. Without accounting Slurm forgets a job
+# MinJobAge after its end: an abnormal end seen before then is kept in the file "slurm-state".
+function slurm_record(n, d, meta, ex, started, ended, att, created,   id, st, why, node, kept, state, reason, old) {
+  id = first(d "/slurm-id"); if (!num(id)) id = ""
+  st = ""; why = ""; node = ""
+  if (id != "" && (id in sq_state)) { st = sq_state[id]; why = sq_reason[id]; node = sq_node[id] }
+  if (node == "" || node ~ /^\(/) { node = first(d "/node"); if (node == MISSING) node = "" }
+  kept = first(d "/slurm-state"); if (!abnormal(kept)) kept = ""
+  if (abnormal(st) && kept == "" && writing) { print st > (d "/slurm-state"); close(d "/slurm-state"); kept = st }
+  if (abnormal(st)) kept = st
+  reason = "-"
+  if (st == "PENDING" || st ~ /^REQUEUE/ || st == "RESV_DEL_HOLD") {
+    state = "QUEUED"; if (why != "" && why != "None") reason = why
+  } else if (st == "CONFIGURING") state = "STARTING"
+  else if (holds(st)) {
+    # Its exit file may be written while Slurm still holds the job (the wrapper exits, the node
+    # cleans up): running until Slurm lets it go, so prune never deletes a job Slurm holds.
+    state = "RUNNING"; if (st == "SUSPENDED" || st == "STOPPED") reason = st
+  } else if (num(ex)) {
+    why = second(d "/exit"); if (why ~ /^[a-z][a-z-]*$/) reason = why
+    if (has(d "/stopped")) state = "STOPPED"
+    else if (kept != "") { state = "FAILED"; reason = kept }
+    else state = (ex == "0") ? "DONE" : "FAILED"
+  } else if (st != "") {
+    # Slurm ended it and no exit file was written (the wrapper was killed), or it is on its way
+    # (a shared file system shows it late): not written into the index while squeue lists it.
+    if (!(id in from_sacct)) unsettled = 1
+    if (has(d "/stopped")) state = "STOPPED"
+    else { state = "FAILED"; reason = (kept != "") ? kept : (st == "CANCELLED" ? "CANCELLED" : "vanished") }
+  } else if (id == "") {
+    # Submitted, not yet answered by sbatch (or the submission died).
+    old = num(created) ? (now - created > 120) : 1
+    if (old) { state = "FAILED"; reason = "never-started" } else state = "STARTING"
+  } else {
+    if (has(d "/stopped")) state = "STOPPED"; else { state = "FAILED"; reason = (kept != "") ? kept : "vanished" }
+  }
+  if (!num(ex)) ex = "-"
+  if (finished(state) && !unsettled) slurm_done[n] = 1
+  return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t-\torch\t" dash(created) "\tslurm\t" dash(id) "\t" dash(node) "\t" meta
 }
 BEGIN {
   FS = "\n"; MISSING = "\001missing"
@@ -210,7 +266,7 @@ BEGIN {
   if (index_file != "") {
     while ((r = (getline line < index_file)) > 0) {
       nf = split(line, f, "\t")
-      if (nf != 13 || f[1] != "J" || !valid(f[2]) || !finished(f[3]) || f[13] !~ /(^-|\})$/) { garbage++; continue }
+      if (nf != 16 || f[1] != "J" || !valid(f[2]) || !finished(f[3]) || f[16] !~ /(^-|\})$/) { garbage++; continue }
       if (f[2] in idx) garbage++
       idx[f[2]] = line
     }
@@ -222,6 +278,15 @@ section == "@live" {
   sub(/^ +/, "")
   p = $0; sub(/ .*/, "", p)
   if (index($0, "orch-wrapper.sh")) live[p] = substr($0, length(p) + 2)
+  next
+}
+# The Slurm jobs of this user: id|state|reason|node (squeue; under "@sacct", sacct for those it no longer lists;
+# sacct may read "CANCELLED by 1000").
+section == "@slurm" || section == "@sacct" {
+  split($0, sf, "|"); if (sf[1] !~ /^[0-9]+$/) next
+  st = sf[2]; sub(/ .*/, "", st)
+  sq_state[sf[1]] = st; sq_reason[sf[1]] = sf[3]; sq_node[sf[1]] = sf[4]
+  if (section == "@sacct") from_sacct[sf[1]] = 1
   next
 }
 section == "@tickets" { if (sub(/^ticket-[0-9]*-/, "")) tickets[++ntickets] = $0; next }
@@ -250,6 +315,7 @@ section == "@dirs" {
     if (n in idx) garbage++
     idx[n] = rec; added[n] = 1
     print "X\t" rec > "/dev/stderr"
+    if (n in slurm_done) print "R\t" n > "/dev/stderr"
     # Only the marker of this very job, or one of a start that failed long ago: a marker made since
     # belongs to a new start of the name and must stay.
     m = split(markers[n], ms, "\n")
@@ -266,7 +332,7 @@ END {
     n = tickets[i]
     if (!(n in queued_rec) || (n in placed)) continue
     placed[n] = 1; split(queued_rec[n], f, "\t"); f[9] = ++pos
-    line = f[1]; for (k = 2; k <= 13; k++) line = line "\t" f[k]
+    line = f[1]; for (k = 2; k <= 16; k++) line = line "\t" f[k]
     print line
   }
   for (n in queued_rec) if (!(n in placed)) print queued_rec[n]
@@ -298,9 +364,16 @@ job_records() {
     if : > "$_updates" 2> /dev/null; then _write=1; else rmdir "$root/.orch-index.lock" 2> /dev/null; _updates=; fi
   fi
   [ -f "$_index" ] || _index=
+  # Slurm is asked only while a job it ran is not yet in the index (the registry, start.sh).
+  _slurm=
+  if [ -d "$root/.orch-slurm" ]; then
+    _ids=$(cd "$root/.orch-slurm" 2> /dev/null && cat -- * 2> /dev/null | tr '\n' ' ')
+    if [ -n "${_ids% }" ]; then _slurm=$(slurm_section "$_ids") || return $?; fi
+  fi
   {
     echo @live
     printf '%s\n' "$_ps"
+    [ -n "$_slurm" ] && printf '%s\n' "$_slurm"
     echo @tickets
     ls "$root/.orch-queue" 2> /dev/null
     echo @active
@@ -312,7 +385,7 @@ job_records() {
   } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
   _rc=$?
   if [ "$_write" = 1 ]; then
-    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCWS]	' "$_updates" >&2; fi
+    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCWSR]	' "$_updates" >&2; fi
     rm -f "$_updates"
     rmdir "$root/.orch-index.lock" 2> /dev/null
   fi
@@ -336,6 +409,33 @@ index_apply() {
     sed -n 's/^X	//p' "$1" >> "$root/.orch-index" 2> /dev/null || return 0
   fi
   sed -n 's/^C	//p' "$1" | (cd "$root/.orch-active" 2> /dev/null && xargs rm -f) 2> /dev/null
+  sed -n 's/^R	//p' "$1" | (cd "$root/.orch-slurm" 2> /dev/null && xargs rm -f) 2> /dev/null
+  return 0
+}
+
+# slurm_tool NAME: the path of Slurm's client command NAME: on PATH, else where AWS ParallelCluster
+# installs it (/opt/slurm/bin, put on PATH only by login shells' profile). Fails when there is none.
+slurm_tool() {
+  command -v "$1" 2> /dev/null && return 0
+  [ -x "/opt/slurm/bin/$1" ] && echo "/opt/slurm/bin/$1"
+}
+
+# slurm_section IDS: the state program's @slurm section: "@slurm", then id|state|reason|node of
+# this user's jobs Slurm holds (one squeue), then sacct's lines for those of IDS (space-separated)
+# squeue no longer lists, where the cluster keeps accounting. Fails with EX_SLURM_MISSING (no
+# squeue) or EX_SLURM_UNREACHABLE (squeue failed; its message on stderr): a job's state is never
+# guessed without Slurm's word.
+slurm_section() {
+  _sq=$(slurm_tool squeue) || return "$EX_SLURM_MISSING"
+  _sq_out=$("$_sq" -h -t all -u "$(id -un)" -o '%i|%T|%r|%N' 2>&1) || { printf '%s\n' "$_sq_out" >&2; return "$EX_SLURM_UNREACHABLE"; }
+  echo @slurm
+  printf '%s\n' "$_sq_out"
+  _gone=$(printf '%s\n' "$_sq_out" | awk -F '|' -v ids="$1" 'BEGIN { n = split(ids, a, " ") } { held[$1] = 1 } END { for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9]+$/ && !(a[i] in held)) printf "%s%s", (c++ ? "," : ""), a[i] }')
+  if [ -n "$_gone" ] && _sa=$(slurm_tool sacct); then
+    echo @sacct
+    # No accounting (no slurmdbd): sacct fails, and the job directories are the only record.
+    "$_sa" -n -X -P -j "$_gone" -o JobIDRaw,State,Reason,NodeList 2> /dev/null
+  fi
   return 0
 }
 
@@ -347,9 +447,13 @@ job_record() {
   _ps_at=$(date +%s)
   _ps=$(process_table) || return "$EX_PROCESS_TABLE"
   [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
+  # A Slurm job not yet ended (no exit file): Slurm says whether it waits or runs.
+  _slurm=
+  if [ -f "$root/$1/slurm-id" ] && [ ! -f "$root/$1/exit" ]; then _slurm=$(slurm_section "$(cat "$root/$1/slurm-id")") || return $?; fi
   _rec=$({
     echo @live
     printf '%s\n' "$_ps"
+    [ -n "$_slurm" ] && printf '%s\n' "$_slurm"
     echo @tickets
     ls "$root/.orch-queue" 2> /dev/null
     echo @dirs
@@ -365,12 +469,13 @@ job_load() {
   _line=$(job_record "$1") || return $?
   _tab=$(printf '\t')
   # shellcheck disable=SC2034 # not every script reads every field
-  IFS=$_tab read -r _j _n job_state job_exit job_reason _s _e _a _q job_pid job_kind _rest << ORCH_RECORD
+  IFS=$_tab read -r _j _n job_state job_exit job_reason _s _e _a _q job_pid job_kind _c job_scheduler job_slurm_id _rest << ORCH_RECORD
 $_line
 ORCH_RECORD
   [ "$job_exit" = - ] && job_exit=
   [ "$job_reason" = - ] && job_reason=
   [ "$job_pid" = - ] && job_pid=
+  [ "$job_slurm_id" = - ] && job_slurm_id=
   return 0
 }
 

@@ -57,7 +57,7 @@ unwatch() { if [ -n "$watcher" ]; then kill "$watcher" 2> /dev/null; fi; }
 tries=0
 while :; do
   job_load "$name" || exit $?
-  [ -n "$job_pid" ] || [ "$job_kind" = manual ] || job_finished || [ "$tries" -ge 50 ] && break
+  [ -n "$job_pid" ] || [ "$job_kind" = manual ] || [ "$job_scheduler" = slurm ] || job_finished || [ "$tries" -ge 50 ] && break
   tries=$((tries + 1))
   sleep 0.1
 done

@@ -2,18 +2,22 @@
 # Create the job directory atomically (mkdir is the lock two racing runs contend for), write the
 # command and secrets from stdin, then start the tmux session.
 # $1 name, $2 replace (0|1), $3 command bytes, $4 env bytes, $5 meta JSON bytes, $6 cwd, $7 mode
-# (tmux|local), $8 wrapper bytes, $9 wrapper options (KEY=value lines), $10 webhook URL bytes.
+# (tmux|local|slurm), $8 wrapper bytes, $9 wrapper options (KEY=value lines), $10 webhook URL
+# bytes, $11 sbatch's options, one per line (mode slurm: the job is a Slurm batch job instead of a
+# tmux session).
 # Stdin: command, env file, webhook URL, meta JSON, wrapper. Everything of a size the user decides
 # travels there as raw bytes (over SSH after the script itself: see src/hosts/script-envelope.ts).
 # Exit: 0 ok (prints the dir), EX_TMUX_MISSING, EX_IN_USE, EX_EXISTS (finished), EX_SESSION_FAILED,
 # EX_NO_CWD, EX_ROOT_UNWRITABLE, EX_NO_SPACE (a write failed, e.g. a full disk: prints the path and
-# the system's reason, e.g. "No space left on device").
-name=$1 replace=$2 cmdlen=$3 envlen=$4 metalen=$5 cwd=$6 mode=$7 wrapperlen=$8 options=$9 urllen=${10:-0}
+# the system's reason, e.g. "No space left on device"), EX_SLURM_MISSING (no sbatch),
+# EX_SLURM_REFUSED (prints what sbatch said; nothing is left behind).
+name=$1 replace=$2 cmdlen=$3 envlen=$4 metalen=$5 cwd=$6 mode=$7 wrapperlen=$8 options=$9 urllen=${10:-0} sbatch_options=${11:-}
 cwd=$(expand_home "$cwd")
 if [ "$mode" = tmux ]; then
   command -v tmux > /dev/null 2>&1 || { echo "tmux is not installed"; exit "$EX_TMUX_MISSING"; }
   if tmx has-session -t "=$name" 2> /dev/null; then echo "a tmux session named $name already exists"; exit "$EX_IN_USE"; fi
 fi
+if [ "$mode" = slurm ]; then sbatch=$(slurm_tool sbatch) || { echo "sbatch"; exit "$EX_SLURM_MISSING"; }; fi
 if [ -n "$cwd" ] && [ ! -d "$cwd" ]; then echo "$cwd"; exit "$EX_NO_CWD"; fi
 mkdir -p "$root" 2> /dev/null || { echo "$root"; exit "$EX_ROOT_UNWRITABLE"; }
 dir=$root/$name
@@ -117,6 +121,38 @@ if [ "$mode" = tmux ]; then
     echo "$err"
     exit "$EX_SESSION_FAILED"
   done
+fi
+if [ "$mode" = slurm ]; then
+  text "$dir/scheduler" 'slurm
+'
+  # The batch script: the node's name for listings, then the wrapper, as a tmux session would run it.
+  # shellcheck disable=SC2016 # expanded by the batch job, on the node
+  text "$dir/slurm-batch.sh" '#!/bin/sh
+printf "%s\n" "${SLURMD_NODENAME:-$(hostname -s 2> /dev/null)}" > "$1/node"
+exec sh "$1/orch-wrapper.sh" "$1" slurm "" "$2"
+'
+  set --
+  while IFS= read -r _option; do [ -n "$_option" ] && set -- "$@" "$_option"; done << ORCH_SBATCH_OPTIONS
+$sbatch_options
+ORCH_SBATCH_OPTIONS
+  # Slurm's own messages about the job (a time limit reached, a node lost) go to slurm.out; the
+  # command's output goes to run.log through the wrapper.
+  if ! said=$("$sbatch" --parsable --job-name="$name" --chdir="$dir" --output="$dir/slurm.out" --open-mode=append "$@" "$dir/slurm-batch.sh" "$dir" "$name" 2>&1) || ! case ${said%%;*} in '' | *[!0-9]*) false ;; esac; then
+    rm -rf "$dir"
+    [ -n "$old" ] && mv "$old" "$dir"
+    unmark
+    printf '%s\n' "$said"
+    exit "$EX_SLURM_REFUSED"
+  fi
+  # The job's Slurm id, and the registry of jobs Slurm may still hold (a listing asks Slurm only while
+  # it is not empty). Either lost, the job could never be followed: it is cancelled and refused.
+  id=${said%%;*}
+  if ! err=$({ printf '%s\n' "$id" > "$dir/slurm-id" && mkdir -p "$root/.orch-slurm" && printf '%s\n' "$id" > "$root/.orch-slurm/$name"; } 2>&1) \
+    || [ ! -s "$dir/slurm-id" ] || [ ! -s "$root/.orch-slurm/$name" ]; then
+    if scancel=$(slurm_tool scancel); then "$scancel" "$id" 2> /dev/null; fi
+    rm -f "$root/.orch-slurm/$name"
+    not_set_up "$root/.orch-slurm" "$err"
+  fi
 fi
 [ -n "$old" ] && rm -rf "$old"
 echo "$dir"

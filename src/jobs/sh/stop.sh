@@ -25,7 +25,7 @@ remove_boot_entry "$dir"
 # What left the process group (setsid, a daemon) is found by the job's tag (job-lib.sh job_tag).
 tag=$(job_tag "$name") || tag=
 if job_finished; then
-  if [ "$job_reason" = vanished ]; then
+  if [ "$job_reason" = vanished ] && [ "$job_scheduler" != slurm ]; then
     rm -f "$dir/env.sh"
     # The wrapper is gone but its command may live on in the wrapper's process group. While any
     # member lives the group id cannot be given to a new process, so a dead leader with a live
@@ -56,7 +56,33 @@ if [ "$job_kind" = manual ]; then
       ;;
   esac
 fi
-if [ -n "$job_pid" ]; then
+if [ "$job_scheduler" = slurm ]; then
+  # A Slurm job: its wrapper runs on a node. TERM to the batch script and all it started (--full):
+  # the wrapper ignores it and records the command's status; KILL after the grace. A job not yet
+  # running is cancelled: it never starts.
+  scancel=$(slurm_tool scancel) || exit "$EX_SLURM_MISSING"
+  if [ "$job_state" = RUNNING ] && [ -n "$job_slurm_id" ]; then
+    "$scancel" --full --signal=TERM "$job_slurm_id" 2> /dev/null
+    i=0
+    while [ ! -f "$dir/exit" ] && [ "$i" -lt "$((grace * 10))" ]; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -f "$dir/exit" ]; then
+      "$scancel" --full --signal=KILL "$job_slurm_id" 2> /dev/null
+      code=137
+      sleep 0.5
+    fi
+  elif [ -n "$job_slurm_id" ]; then
+    "$scancel" "$job_slurm_id" 2> /dev/null
+  fi
+  # Slurm lets the job go once its processes are gone (up to 15 s): then it lists as STOPPED.
+  if [ -n "$job_slurm_id" ] && squeue=$(slurm_tool squeue); then
+    i=0
+    while [ "$i" -lt 75 ]; do
+      case $("$squeue" -h -j "$job_slurm_id" -o %T 2> /dev/null) in PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | SIGNALING) ;; *) break ;; esac
+      sleep 0.2
+      i=$((i + 1))
+    done
+  fi
+elif [ -n "$job_pid" ]; then
   kill -TERM "-$job_pid" 2> /dev/null || kill -TERM "$job_pid" 2> /dev/null
   # The job's processes outside its group get the same signal: one that kept the log's pipe open
   # would otherwise hold the wrapper until the KILL.
@@ -82,5 +108,5 @@ if [ ! -f "$dir/exit" ]; then
   record_exit "$dir" "$code"
   rm -f "$dir/env.sh"
 fi
-command -v tmux > /dev/null 2>&1 && tmx kill-session -t "=$name" 2> /dev/null
+[ "$job_scheduler" = slurm ] || { command -v tmux > /dev/null 2>&1 && tmx kill-session -t "=$name" 2> /dev/null; }
 echo "stopped $(head -n 1 "$dir/exit")"

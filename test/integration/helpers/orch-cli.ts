@@ -84,11 +84,11 @@ export class OrchWorld {
   }
 
   /** `user`: the host user the sandbox sshd logs in (see startSandboxSshd); this process's by default. */
-  static async start(options: {user?: string; maxSessions?: number} = {}): Promise<OrchWorld> {
+  static async start(options: {user?: string; maxSessions?: number; sessionEnv?: Record<string, string>} = {}): Promise<OrchWorld> {
     for (const built of ['dist/commands/run.js', 'dist/jobs/sh/orch-wrapper.sh', 'oclif.manifest.json']) {
       if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` before these tests`)
     }
-    const sandbox = await startSandboxSshd({...(options.user === undefined ? {} : {user: options.user}), ...(options.maxSessions === undefined ? {} : {maxSessions: options.maxSessions})})
+    const sandbox = await startSandboxSshd({...(options.user === undefined ? {} : {user: options.user}), ...(options.maxSessions === undefined ? {} : {maxSessions: options.maxSessions}), ...(options.sessionEnv === undefined ? {} : {sessionEnv: options.sessionEnv})})
     return new OrchWorld(sandbox, mkdtempSync(join(tmpdir(), 'orch-it-')))
   }
 

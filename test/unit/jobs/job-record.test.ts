@@ -20,10 +20,10 @@ describe('JobRecordStream', () => {
     const site = {target: 'cloud' as const, label: 'h', logPath: (name: string) => `/l/${name}/run.log`}
     const meta = (name: string, command: string) => JSON.stringify({name, command, target: 'cloud', host: 'h', createdAt: '2026-12-01T00:00:00.000Z', cwd: null, envNames: []})
     const output = [
-      `J\ta\tDONE\t0\t-\t1796237546\t1796237550\t1\t-\t-\torch\t1796237546\t${meta('a', 'echo héllo ✓ 日本')}`,
+      `J\ta\tDONE\t0\t-\t1796237546\t1796237550\t1\t-\t-\torch\t1796237546\ttmux\t-\t-\t${meta('a', 'echo héllo ✓ 日本')}`,
       'noise from a login shell',
-      `J\tb\tFAILED\t-\tvanished\t1796237500\t-\t1\t-\t-\torch\t1796237500\t${meta('b', 'printf "tab\\there"')}`,
-      `J\tc\tRUNNING\t-\t-\t1796237600\t-\t1\t-\t4242\tmanual\t1796237600\t-`,
+      `J\tb\tFAILED\t-\tvanished\t1796237500\t-\t1\t-\t-\torch\t1796237500\tslurm\t42\tnode7\t${meta('b', 'printf "tab\\there"')}`,
+      `J\tc\tRUNNING\t-\t-\t1796237600\t-\t1\t-\t4242\tmanual\t1796237600\ttmux\t-\t-\t-`,
     ].join('\n')
     const bytes = Buffer.from(output)
     for (let cut = 1; cut < bytes.length; cut += 7) {
@@ -43,12 +43,12 @@ describe('job list parsing', () => {
 
   it('reads the host records of many jobs, newest first, with queue positions, attempts and reasons', () => {
     const output = [
-      record('a', 'DONE', '0', '-', '1767225600', '1767225660', '2', '-', '-', 'orch', '1767225599', meta('a', '2026-01-01T00:00:00Z')),
-      record('b', 'QUEUED', '-', '-', '-', '-', '0', '1', '77', 'orch', '-', meta('b', '2026-01-02T00:00:00Z')),
-      record('c', 'FAILED', '-', 'vanished', '1767225500', '-', '1', '-', '-', 'orch', '-', meta('c', '2025-12-31T00:00:00Z')),
-      record('by-hand', 'DONE', '0', '-', '-', '1767000000', '-', '-', '-', 'manual', '1767000000', '-'),
-      record('bad.name', 'DONE', '0', '-', '-', '-', '0', '-', '-', 'orch', '-', meta('bad.name', '2026-01-03T00:00:00Z')),
-      record('broken-meta', 'RUNNING', '-', '-', '1767225700', '-', '1', '-', '12', 'orch', '-', '{"name":"broken-meta","command":"a\\'),
+      record('a', 'DONE', '0', '-', '1767225600', '1767225660', '2', '-', '-', 'orch', '1767225599', 'tmux', '-', '-', meta('a', '2026-01-01T00:00:00Z')),
+      record('b', 'QUEUED', '-', '-', '-', '-', '0', '1', '77', 'orch', '-', 'tmux', '-', '-', meta('b', '2026-01-02T00:00:00Z')),
+      record('c', 'FAILED', '-', 'vanished', '1767225500', '-', '1', '-', '-', 'orch', '-', 'tmux', '-', '-', meta('c', '2025-12-31T00:00:00Z')),
+      record('by-hand', 'DONE', '0', '-', '-', '1767000000', '-', '-', '-', 'manual', '1767000000', 'tmux', '-', '-', '-'),
+      record('bad.name', 'DONE', '0', '-', '-', '-', '0', '-', '-', 'orch', '-', 'tmux', '-', '-', meta('bad.name', '2026-01-03T00:00:00Z')),
+      record('broken-meta', 'RUNNING', '-', '-', '1767225700', '-', '1', '-', '12', 'orch', '-', 'tmux', '-', '-', '{"name":"broken-meta","command":"a\\'),
       'a stray line from a login shell',
     ].join('\n')
     const jobs = parseJobList(output, site)
@@ -61,14 +61,25 @@ describe('job list parsing', () => {
     ])
     expect(jobs.find((job) => job.name === 'a')).toMatchObject({command: 'echo a:b\tc', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', logPath: '~/logs/a/run.log', kind: 'orch'})
     expect(jobs.find((job) => job.name === 'by-hand')).toMatchObject({command: '', host: 'u@h', kind: 'manual', createdAt: '2025-12-29T09:20:00.000Z'})
-    expect(jobs.find((job) => job.name === 'c')).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished'})
+    expect(jobs.find((job) => job.name === 'c')).toMatchObject({state: 'FAILED', exitCode: null, reason: 'vanished', scheduler: 'tmux', schedulerJobId: null, node: null})
+  })
+
+  it('reads a Slurm job: its scheduler, Slurm job id, node and Slurm\'s reason', () => {
+    const output = [
+      record('s', 'QUEUED', '-', 'Resources', '-', '-', '0', '-', '-', 'orch', '1767225599', 'slurm', '1234', '-', meta('s', '2026-01-01T00:00:00Z')),
+      record('t', 'FAILED', '143', 'TIMEOUT', '1767225600', '1767225700', '1', '-', '-', 'orch', '1767225599', 'slurm', '1235', 'gpu-node-3', meta('t', '2026-01-01T00:00:00Z')),
+    ].join('\n')
+    const jobs = parseJobList(output, site)
+    expect(jobs.find((job) => job.name === 's')).toMatchObject({state: 'QUEUED', reason: 'Resources', scheduler: 'slurm', schedulerJobId: '1234', node: null, queuePosition: null})
+    expect(jobs.find((job) => job.name === 't')).toMatchObject({state: 'FAILED', exitCode: 143, reason: 'TIMEOUT', scheduler: 'slurm', schedulerJobId: '1235', node: 'gpu-node-3', command: 'echo a:b\tc'})
+    expect(parseJobList(output, {...site, target: 'local'}).map((job) => job.scheduler)).toEqual(['slurm', 'slurm'])
   })
 
   it('restarts: the attempts after the first (a service\'s restarts, a batch job\'s retries), and a service\'s reasons', () => {
     const output = [
-      record('web', 'RUNNING', '-', 'memory-limit', '1767225600', '-', '4', '-', '12', 'orch', '-', meta('web', '2026-01-01T00:00:00Z')),
-      record('storm', 'FAILED', '0', 'restart-storm', '1767225600', '1767225610', '11', '-', '-', 'orch', '-', meta('storm', '2026-01-02T00:00:00Z')),
-      record('fresh', 'STARTING', '-', '-', '-', '-', '0', '-', '-', 'orch', '-', meta('fresh', '2026-01-03T00:00:00Z')),
+      record('web', 'RUNNING', '-', 'memory-limit', '1767225600', '-', '4', '-', '12', 'orch', '-', 'tmux', '-', '-', meta('web', '2026-01-01T00:00:00Z')),
+      record('storm', 'FAILED', '0', 'restart-storm', '1767225600', '1767225610', '11', '-', '-', 'orch', '-', 'tmux', '-', '-', meta('storm', '2026-01-02T00:00:00Z')),
+      record('fresh', 'STARTING', '-', '-', '-', '-', '0', '-', '-', 'orch', '-', 'tmux', '-', '-', meta('fresh', '2026-01-03T00:00:00Z')),
     ].join('\n')
     const jobs = parseJobList(output, site)
     expect(jobs.map((job) => [job.name, job.state, job.exitCode, job.reason, job.restarts])).toEqual([
@@ -82,7 +93,7 @@ describe('job list parsing', () => {
 describe('JsonJobList', () => {
   const site = {target: 'cloud' as const, label: 'lab', logPath: (name: string) => `~/logs/${name}/run.log`}
   const line = (name: string, started: string, created: string, command = 'true') =>
-    ['J', name, 'DONE', '0', '-', started, started === '-' ? '-' : String(Number(started) + 5), '1', '-', '-', 'orch', created, JSON.stringify({command, host: 'lab'})].join('\t')
+    ['J', name, 'DONE', '0', '-', started, started === '-' ? '-' : String(Number(started) + 5), '1', '-', '-', 'orch', created, 'tmux', '-', '-', JSON.stringify({command, host: 'lab'})].join('\t')
   const output = [
     line('b', '1700000100', '1700000090'),
     line('a', '1700000200', '1700000190', 'echo "quoted" ✓'),
@@ -138,9 +149,9 @@ describe('cost, ETA and what a QUEUED job waits for', () => {
   const start = 1_767_229_200 // 2026-01-01T01:00:00Z, the clock
 
   it('finished: duration × the price recorded with it; running: so far, by the clock; the ETA is start + estimate', () => {
-    const [done] = parseJobList(record('d', 'DONE', '0', '-', String(start - 3600), String(start - 3600 + 600), '1', '-', '-', 'orch', '-', priced()), site)
+    const [done] = parseJobList(record('d', 'DONE', '0', '-', String(start - 3600), String(start - 3600 + 600), '1', '-', '-', 'orch', '-', 'tmux', '-', '-', priced()), site)
     expect(done).toMatchObject({cost: {amount: 0.6, currency: 'EUR', basis: 'final', hourlyPrice: 3.6}, runtimeEstimateSeconds: 1800, eta: '2026-01-01T00:30:00.000Z', waitingFor: null})
-    const [running] = parseJobList(record('r', 'RUNNING', '-', '-', String(start - 600), '-', '1', '-', '77', 'orch', '-', priced()), site)
+    const [running] = parseJobList(record('r', 'RUNNING', '-', '-', String(start - 600), '-', '1', '-', '77', 'orch', '-', 'tmux', '-', '-', priced()), site)
     // 600 s of 3.6 EUR/h so far (the clock is 01:00, it started at 00:50); ETA 00:50 + 30 min.
     expect(running).toMatchObject({cost: {amount: 0.6, basis: 'so-far'}, eta: '2026-01-01T01:20:00.000Z'})
   })
@@ -148,8 +159,8 @@ describe('cost, ETA and what a QUEUED job waits for', () => {
   it('held for approval: QUEUED waitingFor approval (no reason); a queued one waits for a slot; nothing recorded: null cost and ETA', () => {
     const jobs = parseJobList(
       [
-        record('held', 'QUEUED', '-', 'approval', '-', '-', '0', '-', '77', 'orch', '-', priced()),
-        record('slot', 'QUEUED', '-', '-', '-', '-', '0', '2', '78', 'orch', '-', priced('')),
+        record('held', 'QUEUED', '-', 'approval', '-', '-', '0', '-', '77', 'orch', '-', 'tmux', '-', '-', priced()),
+        record('slot', 'QUEUED', '-', '-', '-', '-', '0', '2', '78', 'orch', '-', 'tmux', '-', '-', priced('')),
       ].join('\n'),
       site,
     )
