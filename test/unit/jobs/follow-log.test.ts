@@ -1,15 +1,20 @@
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {LocalHost} from '../../../src/hosts/local-host.js'
 import {readLog} from '../../../src/jobs/follow-log.js'
 import {JobSite} from '../../../src/jobs/site.js'
 
 describe('following a finished log on this machine', () => {
+  const roots: string[] = []
+  afterAll(() => {
+    for (const root of roots) rmSync(root, {recursive: true, force: true})
+  })
   const makeJob = (cloudwatch: boolean) => {
     const root = mkdtempSync(join(tmpdir(), 'orch-follow-'))
+    roots.push(root)
     mkdirSync(join(root, 'j1'))
     writeFileSync(join(root, 'j1', 'meta.json'), `${JSON.stringify({name: 'j1', command: 'true', target: 'local', host: 'local', createdAt: new Date().toISOString(), cwd: null, envNames: [], cloudwatch})}\n`)
     writeFileSync(join(root, 'j1', 'run.log'), 'one\ntwo\n[EXIT: 3]\n')
