@@ -221,7 +221,10 @@ function viaHolder(path: string, script: string, options: ScriptRun & StreamHand
         sock.once('drain', () => input.resume())
       }
     }
+    let inputSent = false
     const sendInput = () => {
+      if (inputSent) return
+      inputSent = true
       if (isStreamInput(input)) {
         input.on('data', onInputData)
         input.once('end', () => send(frame(FRAME.IN_END)))
@@ -308,7 +311,13 @@ function viaHolder(path: string, script: string, options: ScriptRun & StreamHand
       pumping = false
     }
 
-    sock.on('connect', () => send(jsonFrame(FRAME.OPEN, {script, args: options.args ?? []})))
+    // With `input: false`, or `inputBytes` it reads whole first, the holder may run the script on
+    // a shell kept open there (kept-shell.ts). Bytes (not a stream) go right after the request;
+    // a stream waits for STARTED, so nothing is read from it for a request the holder hands back.
+    sock.on('connect', () => {
+      send(jsonFrame(FRAME.OPEN, {script, args: options.args ?? [], input: options.input !== undefined, inputBytes: isStreamInput(input) || input === undefined ? undefined : Buffer.byteLength(input)}))
+      if (!isStreamInput(input)) sendInput()
+    })
     sock.on('data', (chunk: Buffer) => {
       try {
         queue.push(...decoder.push(chunk))

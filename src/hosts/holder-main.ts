@@ -24,10 +24,18 @@ import {PassThrough} from 'node:stream'
 import {type HolderSpec, failedMarker} from './holder-host.js'
 import {FRAME, FrameDecoder, dataFrames, frame, jsonFrame} from './holder-protocol.js'
 import {TransportError} from './host.js'
+import {KEPT_SHELL_MAX_INPUT, KeptShell, ShellNotStarted, keptShellCanTake} from './kept-shell.js'
 import {SshHost} from './ssh-host.js'
 
 const QUEUE_MAX_MS = 10_000
 const INITIAL_LIMIT = 10
+/**
+ * Shells kept open on the connection for scripts that take no input (status, list, logs): such a
+ * script then costs the host a fork instead of a session (sshd's process and the login shell's
+ * start, about 100 ms on an idle loopback host). Each holds one channel, given back as soon as a
+ * script waits for one.
+ */
+const MAX_SHELLS = 1
 
 export async function holderMain(): Promise<void> {
   let spec: HolderSpec
@@ -66,6 +74,9 @@ class Holder {
   private waiting: (() => void)[] = []
   private idle?: NodeJS.Timeout
   private connectionOpen = true
+  private shells: KeptShell[] = []
+  /** The server took no kept shell (MaxSessions): scripts run on channels of their own. */
+  private shellsRefused = false
 
   constructor(
     private readonly ssh: SshHost,
@@ -159,7 +170,32 @@ class Holder {
       }
       send(frame(FRAME.QUEUED))
       this.waiting.push(take)
+      this.trimShells()
     })
+  }
+
+  /** A kept shell claimed for one script, started when none is idle and a channel is to spare. */
+  private freeShell(): KeptShell | undefined {
+    const idle = this.shells.find((shell) => shell.claim())
+    if (idle || this.shellsRefused || this.waiting.length > 0 || this.shells.length >= MAX_SHELLS || this.channels + 1 >= this.limit) return idle
+    this.channels++
+    const shell = new KeptShell(
+      this.ssh,
+      () => {},
+      () => {
+        this.shells = this.shells.filter((kept) => kept !== shell)
+        this.release()
+      },
+    )
+    this.shells.push(shell)
+    shell.claim()
+    return shell
+  }
+
+  /** Kept shells never hold a channel a script is waiting for. */
+  private trimShells(): void {
+    if (this.waiting.length === 0) return
+    for (const shell of this.shells) if (shell.idle) shell.close()
   }
 
   private release(): void {
@@ -201,7 +237,7 @@ class Holder {
           case FRAME.OPEN:
             if (opened) break
             opened = true
-            void this.request(sock, JSON.parse(payload.toString()) as {script: string; args: string[]}, input, abort, send, () => closed)
+            void this.request(sock, JSON.parse(payload.toString()) as {script: string; args: string[]; input?: boolean; inputBytes?: number}, input, abort, send, () => closed)
             break
           case FRAME.IN:
             if (!input.write(payload)) {
@@ -220,10 +256,67 @@ class Holder {
     })
   }
 
-  private async request(sock: Socket, ask: {script: string; args: string[]}, input: PassThrough, abort: AbortController, send: (data: Buffer) => void, gone: () => boolean): Promise<void> {
+  private async request(sock: Socket, ask: {script: string; args: string[]; input?: boolean; inputBytes?: number}, input: PassThrough, abort: AbortController, send: (data: Buffer) => void, gone: () => boolean): Promise<void> {
     this.active++
     clearTimeout(this.idle)
+    const handlers = {
+      onStdout: (chunk: Buffer) => {
+        let ok = true
+        for (const piece of dataFrames(FRAME.OUT, chunk)) ok = !gone() && sock.write(piece) && ok
+        if (ok || gone()) return
+        return new Promise<void>((resolve) => {
+          sock.once('drain', resolve)
+          sock.once('close', resolve)
+        })
+      },
+      onStderr: (chunk: Buffer) => {
+        for (const piece of dataFrames(FRAME.ERR, chunk)) send(piece)
+      },
+    }
+    // Bytes a command sends whole (orch run's job files) are read here first, so that the script
+    // can run on a kept shell too; a stream (a sync's archive) goes on its own channel as it comes.
+    let channelInput: PassThrough | Buffer = input
+    let shellInput: Buffer | undefined
+    if (ask.inputBytes !== undefined && ask.inputBytes <= KEPT_SHELL_MAX_INPUT) {
+      const bytes = await readAll(input, abort.signal)
+      if (bytes === undefined) {
+        this.active--
+        this.armIdle()
+        sock.end()
+        return
+      }
+      channelInput = bytes
+      shellInput = keptShellCanTake(bytes) ? bytes : undefined
+    }
     try {
+      const shell = ask.input === false || shellInput !== undefined ? this.freeShell() : undefined
+      if (shell) {
+        let started = false
+        try {
+          const code = await shell.run(ask.script, {
+            input: shellInput,
+            args: ask.args,
+            signal: abort.signal,
+            onStarted: () => {
+              started = true
+              send(frame(FRAME.STARTED))
+            },
+            ...handlers,
+          })
+          send(jsonFrame(FRAME.EXIT, {code}))
+          return
+        } catch (error) {
+          if (!(error instanceof ShellNotStarted)) {
+            send(jsonFrame(FRAME.FAIL, {message: error instanceof Error ? error.message : String(error), started}))
+            return
+          }
+          // The server took no more sessions: nothing ran; the script takes a channel of its own,
+          // where the limit is learnt.
+          this.shellsRefused = true
+        } finally {
+          this.trimShells()
+        }
+      }
       for (;;) {
         if (!(await this.acquire(send, gone))) {
           send(jsonFrame(FRAME.FAIL, {message: 'no free channel on the held connection', started: false}))
@@ -233,24 +326,13 @@ class Holder {
         try {
           const code = await this.ssh.stream(ask.script, {
             args: ask.args,
-            input,
+            input: channelInput,
             signal: abort.signal,
             onStarted: () => {
               started = true
               send(frame(FRAME.STARTED))
             },
-            onStdout: (chunk) => {
-              let ok = true
-              for (const piece of dataFrames(FRAME.OUT, chunk)) ok = !gone() && sock.write(piece) && ok
-              if (ok || gone()) return
-              return new Promise<void>((resolve) => {
-                sock.once('drain', resolve)
-                sock.once('close', resolve)
-              })
-            },
-            onStderr: (chunk) => {
-              for (const piece of dataFrames(FRAME.ERR, chunk)) send(piece)
-            },
+            ...handlers,
           })
           this.release()
           send(jsonFrame(FRAME.EXIT, {code}))
@@ -275,6 +357,23 @@ class Holder {
       this.armIdle()
     }
   }
+}
+
+/** Everything a request's input stream brings, or undefined when its command went away first. */
+function readAll(input: PassThrough, signal: AbortSignal): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    const done = (value: Buffer | undefined) => {
+      signal.removeEventListener('abort', gone)
+      resolve(value)
+    }
+    const gone = () => done(undefined)
+    if (signal.aborted) return gone()
+    signal.addEventListener('abort', gone, {once: true})
+    input.on('data', (chunk: Buffer) => void chunks.push(chunk))
+    input.once('end', () => done(Buffer.concat(chunks)))
+    input.once('error', gone)
+  })
 }
 
 /** Whether a holder answers on `path` within a second. */

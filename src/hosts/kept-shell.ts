@@ -60,8 +60,18 @@ export class KeptShell {
     return true
   }
 
-  /** Runs one script (no input) on the shell claimed for it; resolves with its exit status. */
+  /**
+   * Runs one script on the shell claimed for it; resolves with its exit status. Its input, if any,
+   * is bytes that fit a here-document (keptShellCanTake): they reach the script's stdin exactly,
+   * through `head -c`, whatever line the here-document ends with.
+   */
   run(script: string, options: ScriptRun & StreamHandlers): Promise<number> {
+    const given = options.input
+    const input = given === undefined ? undefined : typeof given === 'string' ? Buffer.from(given) : Buffer.isBuffer(given) ? given : null
+    if (input === null || (input !== undefined && !keptShellCanTake(input))) {
+      this.claimed = false
+      return Promise.reject(new ShellNotStarted('this input cannot go through a kept shell'))
+    }
     if (this.ended || this.stop.signal.aborted) {
       this.claimed = false
       return Promise.reject(this.endError ?? new ShellNotStarted('the kept shell was closed'))
@@ -92,7 +102,18 @@ export class KeptShell {
       // fd 3 is the channel's stderr (SETUP); the script gets it as its fd 2 in its own process, so
       // what the kept shell itself says about it (dash's "Terminated" for a script killed by a
       // signal) goes to the kept shell's fd 2, /dev/null.
-      this.input.write(`orch_s=$(cat <<'${end}'\n${script}\n${end}\n)\n/bin/sh -c 'exec 2>&3 3>&- && exec /bin/sh -c "$@"' orch "$orch_s" ${words} < /dev/null; printf '${marker} %s\\n' "$?"; printf '${marker}\\n' >&3\n`)
+      const run = `/bin/sh -c 'exec 2>&3 3>&- && exec /bin/sh -c "$@"' orch "$orch_s" ${words}`
+      const script_ = `orch_s=$(cat <<'${end}'\n${script}\n${end}\n)\n`
+      const status = `; printf '${marker} %s\\n' "$?"; printf '${marker}\\n' >&3\n`
+      if (input === undefined) {
+        this.input.write(`${script_}${run} < /dev/null${status}`)
+      } else {
+        const data = `ORCH_INPUT_${nonce}`
+        const newline = input.length > 0 && input[input.length - 1] === 0x0a ? '' : '\n'
+        this.input.write(`${script_}head -c ${input.length} <<'${data}' | ${run}${status}`)
+        this.input.write(input)
+        this.input.write(`${newline}${data}\n`)
+      }
     })
   }
 
@@ -107,6 +128,12 @@ export class KeptShell {
     const running = this.current
     running?.settle(() => running.fail(this.endError!))
   }
+}
+
+/** Input a kept shell can pass on (a here-document): bytes, small, with no NUL (the shell would drop it). */
+export const KEPT_SHELL_MAX_INPUT = 1024 * 1024
+export function keptShellCanTake(input: Buffer): boolean {
+  return input.length <= KEPT_SHELL_MAX_INPUT && !input.includes(0)
 }
 
 /** The kept shell's channel never opened (e.g. the server refused one more session): nothing ran. */

@@ -151,3 +151,49 @@ describe.skipIf(NO_SANDBOX)('SharedSshHost', () => {
     }
   })
 })
+
+describe.skipIf(NO_SANDBOX)('KeptShell with input (the connection holder: orch run on a held connection)', () => {
+  const INPUTS: Array<[string, Buffer]> = [
+    ['none at all', Buffer.alloc(0)],
+    ['a newline only', Buffer.from('\n')],
+    ['no newline at the end', Buffer.from('last line')],
+    ['lines like a here-document end', Buffer.from("ORCH_INPUT_x\nEOF\n'ORCH_INPUT_'\n")],
+    ['backslashes, $ and quotes', Buffer.from('\\n $HOME `id` "\'\n\t\r\n')],
+    ['bytes that are not UTF-8', Buffer.from([0xff, 0xfe, 0x80, 0x0a, 0xc3])],
+    ['an orch run payload (the wrapper, 30 KB)', Buffer.from(`${'x'.repeat(100)}\n`.repeat(300))],
+  ]
+
+  it.each(INPUTS)('reaches the script byte for byte: %s', async (_label, input) => {
+    const {KeptShell} = await import('../../src/hosts/kept-shell.js')
+    const ssh = new SshHost(target)
+    try {
+      const shell = new KeptShell(ssh, () => {}, () => {})
+      expect(shell.claim()).toBe(true)
+      const out: Buffer[] = []
+      const code = await shell.run('od -An -v -tx1 | tr -d " \\n"', {input, onStdout: (chunk) => void out.push(chunk)})
+      expect(code).toBe(0)
+      // Every byte, in order, and nothing after: the here-document's closing newline stays out.
+      expect(Buffer.concat(out).toString()).toBe(input.toString('hex'))
+      // The shell is still there for the next script.
+      expect(shell.claim()).toBe(true)
+      expect(await shell.run('echo next', {input: Buffer.from('ignored'), onStdout: () => {}})).toBe(0)
+      shell.close()
+    } finally {
+      await ssh.close()
+    }
+  })
+
+  it('refuses what a here-document cannot carry (a NUL byte), before running anything', async () => {
+    const {KeptShell, ShellNotStarted} = await import('../../src/hosts/kept-shell.js')
+    const ssh = new SshHost(target)
+    try {
+      const shell = new KeptShell(ssh, () => {}, () => {})
+      expect(shell.claim()).toBe(true)
+      await expect(shell.run('touch never-made', {input: Buffer.from([0x61, 0x00, 0x62]), onStdout: () => {}})).rejects.toBeInstanceOf(ShellNotStarted)
+      expect(shell.idle).toBe(true)
+      shell.close()
+    } finally {
+      await ssh.close()
+    }
+  })
+})

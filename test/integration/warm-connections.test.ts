@@ -114,7 +114,13 @@ describe.skipIf(NO_SANDBOX)('connection reuse', () => {
     expect(served.code, served.stderr).toBe(0)
     expect(served.stderr).toBe('')
     const direct = await world.orch(['status', '--json', '--where', 'cloud'], {env: {...options.env, ORCH_CONTROL_PERSIST: '0'}})
-    expect(direct.stderr).toMatch(/LOADED .*ssh2/) // the hook does see it when it loads
+    expect(direct.stderr).toMatch(/LOADED .*ssh2/) // the hook does see it when it loads    // orch run sends its job files as input: the holder reads them whole and runs start.sh on its
+    // kept shell. A holder that waited for input it was never sent would leave the command to give
+    // up on it and connect directly (ssh2 loaded, seconds later).
+    const run = await world.orch(['run', 'warm-served', '--where', 'cloud', '--', 'echo served'], options)
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).not.toMatch(/LOADED/)
+    await world.waitForLog('warm-served', /served\n\[EXIT: 0\]\n$/, 30_000)
   })
 
   it('a holder killed with -9 between two calls: the next connects directly and replaces it', async () => {
