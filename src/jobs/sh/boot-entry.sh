@@ -13,3 +13,8 @@ if ! CRONTAB=$crontab sh "$bin/crontab-line.sh" install --marker "orch:boot:$nam
   rm -f "$dir/on-boot"
   exit 1
 fi
+# A service that already ended for good (a restart storm within its first second) removed what it
+# found of its entry before this made it: its line must not outlive it. The wrapper writes exit
+# before it removes the entry, so every order of the two ends with no line. (A lost session keeps
+# its entry: the host is going down, and the line brings the service back.)
+if [ -s "$dir/exit" ] && ! [ -f "$dir/session-lost" ]; then remove_boot_entry "$dir"; fi
