@@ -51,7 +51,9 @@ async function startAgent(name: string, keys: readonly string[]): Promise<{socke
   rmSync(socket, {force: true})
   const child = spawn('ssh-agent', ['-D', '-a', socket], {stdio: 'ignore'})
   agents.push(child)
-  await waitUntil(`ssh-agent at ${socket}`, () => existsSync(socket), 10_000)
+  // The socket file appears when the agent binds, a moment before it listens: until then a client
+  // is refused. `ssh-add -l` exits 2 only when it cannot reach the agent.
+  await waitUntil(`ssh-agent at ${socket}`, async () => existsSync(socket) && (await exec('ssh-add', ['-l'], {env: {...process.env, SSH_AUTH_SOCK: socket}})).code !== 2, 10_000)
   for (const key of keys) {
     const added = await exec('ssh-add', [key], {env: {...process.env, SSH_AUTH_SOCK: socket}})
     expect(added.code, added.stderr).toBe(0)
