@@ -17,4 +17,10 @@ fi
 # found of its entry before this made it: its line must not outlive it. The wrapper writes exit
 # before it removes the entry, so every order of the two ends with no line. (A lost session keeps
 # its entry: the host is going down, and the line brings the service back.)
-if [ -s "$dir/exit" ] && ! [ -f "$dir/session-lost" ]; then remove_boot_entry "$dir"; fi
+# The line goes by its marker, whatever the wrapper removed meanwhile (it may have taken on-boot
+# before the line was there); finding nothing left to remove is no failure: the install succeeded.
+if [ -s "$dir/exit" ] && ! [ -f "$dir/session-lost" ]; then
+  rm -f "$dir/on-boot"
+  CRONTAB=$crontab sh "$bin/crontab-line.sh" remove --marker "orch:boot:$name" > /dev/null 2>&1 || :
+fi
+exit 0
