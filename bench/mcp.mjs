@@ -7,14 +7,14 @@
 // Warm-ups first, then N pairs (BENCH_N, default 20) alternating which goes first; the ratio is the
 // median of the per-pair ratios. Needs a build. Exit 0 when the goal is met, 1 otherwise. The
 // server, the holder, the jobs and the sandbox are ended at the end.
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 
-import {BIN, fmtMs, importSandbox, median, mustRun, pairedRatio, positive, sandboxEnv, sideBySide, spread, table} from './lib/harness.mjs'
+import {BIN, fmtMs, importSandbox, median, mustRun, pairedRatio, positive, sandboxEnv, sideBySide, spread, table, holdersUnder} from './lib/harness.mjs'
 
 const N = positive('BENCH_N', 20, 'bench/mcp')
 const GOAL = 0.2
@@ -24,16 +24,7 @@ let sandbox
 let home
 let client
 let failed = false
-const holders = () =>
-  readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry) || !home) return false
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-      return argv.includes('orch-holder.js') && argv.includes(home)
-    } catch {
-      return false
-    }
-  })
+const holders = () => holdersUnder(home)
 const cleanup = async () => {
   await client?.close().catch(() => undefined)
   client = undefined

@@ -11,10 +11,10 @@
 // Warm-ups first, then N rounds (BENCH_N, default 15); each round runs every series once, the order
 // rotating from round to round. Medians and ratios are printed as a table. Needs a build. Exit 0
 // when every goal is met, 1 otherwise. The sandbox, the holder and the master are ended at the end.
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {BIN, WARMUPS, fmtMs, importSandbox, median, mustRun, positive as positiveOf, sandboxEnv, sleep, spread, table, timed} from './lib/harness.mjs'
+import {BIN, WARMUPS, fmtMs, importSandbox, median, mustRun, positive as positiveOf, sandboxEnv, sleep, spread, table, timed, holdersUnder} from './lib/harness.mjs'
 
 const N = positiveOf('BENCH_N', 15, 'bench/warm')
 const GOALS = {status: 0.5, warmRun: 0.6, coldRun: 1.3}
@@ -27,16 +27,7 @@ let sandbox
 let home
 let masterArgs
 let failed = false
-const holders = () =>
-  readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry) || !home) return false
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-      return argv.includes('orch-holder.js') && argv.includes(home)
-    } catch {
-      return false
-    }
-  })
+const holders = () => holdersUnder(home)
 const cleanup = async () => {
   if (masterArgs) await timed('ssh', [...masterArgs.slice(0, -1), '-O', 'exit', masterArgs.at(-1)]).catch(() => undefined)
   masterArgs = undefined

@@ -2,7 +2,7 @@
 // medians and the result table. Lives in a subdirectory so bench/run.mjs does not run it as a bench.
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {closeSync, existsSync, openSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -138,4 +138,18 @@ export const pairedRatio = ({a, b}, invert = false) => median(a.map((ms, i) => (
 export function sandboxEnv(sandbox, home) {
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ORCH_') && key !== 'NODE_OPTIONS' && key !== 'SSH_AUTH_SOCK'))
   return {baseEnv, env: {...baseEnv, ...sandbox.env(), HOME: home, NO_COLOR: '1'}}
+}
+
+/** Pids of the connection holders (bin/orch-holder.js) whose socket lies under `home`, from /proc. */
+export function holdersUnder(home) {
+  if (!home) return []
+  return readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      return argv.includes('orch-holder.js') && argv.includes(home)
+    } catch {
+      return false
+    }
+  })
 }

@@ -277,18 +277,13 @@ class Holder {
     // can run on a kept shell too; a stream (a sync's archive) goes on its own channel as it comes.
     let channelInput: PassThrough | Buffer = input
     let shellInput: Buffer | undefined
-    if (ask.inputBytes !== undefined && ask.inputBytes <= KEPT_SHELL_MAX_INPUT) {
-      const bytes = await readAll(input, abort.signal)
-      if (bytes === undefined) {
-        this.active--
-        this.armIdle()
-        sock.end()
-        return
-      }
-      channelInput = bytes
-      shellInput = keptShellCanTake(bytes) ? bytes : undefined
-    }
     try {
+      if (ask.inputBytes !== undefined && ask.inputBytes <= KEPT_SHELL_MAX_INPUT) {
+        const bytes = await readAll(input, abort.signal)
+        if (bytes === undefined) return // its command went away before sending it all
+        channelInput = bytes
+        shellInput = keptShellCanTake(bytes) ? bytes : undefined
+      }
       const shell = ask.input === false || shellInput !== undefined ? this.freeShell() : undefined
       if (shell) {
         let started = false

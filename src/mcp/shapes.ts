@@ -11,27 +11,9 @@ import {EXIT_CODES} from '../errors/errors.js'
 import type {JobRecord} from '../jobs/job-record.js'
 import type {LogPage} from '../jobs/log-page.js'
 import type {StopOutcome} from '../jobs/stop-job.js'
-import {HEAVY_KINDS, type ReasonCode} from '../routing/profile.js'
+import {HEAVY_KINDS, REASON_CODES} from '../routing/profile.js'
 import type {RouteAnswer} from '../sites/host-price.js'
 import type {RunOutcome} from '../sites/run-job.js'
-
-const REASON_CODES = [
-  'runtime-long',
-  'heavy-logs',
-  'heavy-processing',
-  'parallel',
-  'memory-high',
-  'memory-unknown',
-  'runtime-short',
-  'ui-centric',
-  'lightweight',
-  'agent-local',
-  'agent-cloud',
-  'agent-unknown',
-  'agent-overridden',
-  'default-cloud',
-  'where-forced',
-] as const satisfies readonly ReasonCode[]
 
 const STATES = ['QUEUED', 'STARTING', 'RUNNING', 'DONE', 'FAILED', 'STOPPED'] as const
 const target = z.enum(['cloud', 'local']).describe('where the job runs: this machine (local) or the cloud host')

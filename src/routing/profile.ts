@@ -26,23 +26,27 @@ export interface Reason {
   inferred: boolean
 }
 
-export type ReasonCode =
-  | 'runtime-long'
-  | 'heavy-logs'
-  | 'heavy-processing'
-  | 'parallel'
-  | 'memory-high'
-  | 'memory-unknown'
-  | 'runtime-short'
-  | 'ui-centric'
-  | 'lightweight'
-  | 'agent-local'
-  | 'agent-cloud'
-  | 'agent-unknown'
-  | 'agent-overridden'
-  | 'default-cloud'
-  /** `orch run --where cloud|local`: the user chose the target; the rules were not asked. */
-  | 'where-forced'
+/** Every reason code: a stable contract agents match on (README, orch mcp's schemas). */
+export const REASON_CODES = [
+  'runtime-long',
+  'heavy-logs',
+  'heavy-processing',
+  'parallel',
+  'memory-high',
+  'memory-unknown',
+  'runtime-short',
+  'ui-centric',
+  'lightweight',
+  'agent-local',
+  'agent-cloud',
+  'agent-unknown',
+  'agent-overridden',
+  'default-cloud',
+  // orch run --where cloud|local: the user chose the target; the rules were not asked.
+  'where-forced',
+] as const
+
+export type ReasonCode = (typeof REASON_CODES)[number]
 
 export interface Decision {
   target: Target

@@ -26,6 +26,7 @@ if [ "$mode" = boot ]; then
   # /usr/local/bin must still be found), as pm2 startup keeps it.
   if [ -s "$dir/path" ]; then PATH=$(head -n 1 "$dir/path"); export PATH; fi
   if wrapper_alive "$session" || tmx has-session -t "=$session" 2> /dev/null; then exit 0; fi
+  # shellcheck disable=SC2154 # set by mark_started (job-lib.sh)
   mark_started "$session" && printf '%s\n' "$marker_token" > "$dir/marker"
   rm -f "$dir/exit" "$dir/ended" "$dir/session-lost" "$dir/pid" "$dir/stopped"
   slot=$(printf "%$((SLOT_BYTES - 1))s" '')
