@@ -95,3 +95,82 @@ grep -c '^J	j	' "$root/.orch-index" 2> /dev/null || true`,
     expect(listAndIndex(600)).toBe(1)
   })
 })
+
+/**
+ * The index of finished jobs (<root>/.orch-index): job_records reads a finished job's record from it
+ * instead of its directory. Whatever happened to the index or the directories since, a listing
+ * shows each job once, as its directory says. Each case runs the library in a fresh root with
+ * finished jobs a, b and c (ps shows no wrapper of theirs), then BODY; stdout is BODY's.
+ */
+function withFinishedJobs(body: string) {
+  const root = spawnSync('mktemp', ['-d'], {encoding: 'utf8'}).stdout.trim()
+  const script = `${LIBRARY}
+root=$1 sock=
+process_table() { echo "1 /sbin/init"; if [ -f "$root/.live" ]; then cat "$root/.live"; fi; }
+finished() { # NAME EXIT
+  mkdir -p "$root/$1"
+  printf '{"name":"%s","command":"echo %s","target":"cloud","host":"h","createdAt":"2026-01-01T00:00:00.000Z"}\\n' "$1" "$1" > "$root/$1/meta.json"
+  echo "1767225600_1" > "$root/$1/marker"; echo 999999 > "$root/$1/pid"; echo 1 > "$root/$1/attempts"
+  echo 1767225601 > "$root/$1/started"; echo 1767225602 > "$root/$1/ended"; echo "$2" > "$root/$1/exit"
+  printf 'out\\n[EXIT: %s]\\n' "$2" > "$root/$1/run.log"
+}
+finished a 0; finished b 1; finished c 0
+# name state exit, one line per job, sorted
+brief() { job_records "$@" | cut -f2-4 | sort; }
+${body}
+rc=$?; rm -rf "$root"; exit $rc`
+  const result = spawnSync('sh', ['-c', script, 'sh', root], {encoding: 'utf8'})
+  expect(result.stderr).toBe('')
+  expect(result.status).toBe(0)
+  return result.stdout
+}
+const ABC = 'a\tDONE\t0\nb\tFAILED\t1\nc\tDONE\t0\n'
+
+describe('the index of finished jobs', () => {
+  it('a second listing, read from the index, says what the first did', () => {
+    expect(withFinishedJobs('brief; echo ---; brief; echo ---; cut -f2 "$root/.orch-index" | sort')).toBe(`${ABC}---\n${ABC}---\na\nb\nc\n`)
+  })
+
+  it('holds no record twice and lists none twice, listed again and again', () => {
+    expect(withFinishedJobs('brief > /dev/null; brief > /dev/null; job_records | cut -f2 | sort | uniq -d; cut -f2 "$root/.orch-index" | sort | uniq -d')).toBe('')
+  })
+
+  it('a job directory removed by hand is no longer listed, and leaves the index', () => {
+    expect(withFinishedJobs('brief > /dev/null; rm -rf "$root/b"; brief; echo ---; cut -f2 "$root/.orch-index" | sort')).toBe('a\tDONE\t0\nc\tDONE\t0\n---\na\nc\n')
+  })
+
+  it('a name started again: the new run is listed, not the indexed one, and replaces it when it ends', () => {
+    expect(
+      withFinishedJobs(`brief > /dev/null
+now=$(date +%s)
+mkdir -p "$root/.orch-active"; : > "$root/.orch-active/b.\${now}_7"
+rm -f "$root/b/exit" "$root/b/ended"; echo "\${now}_7" > "$root/b/marker"; echo 4242 > "$root/b/pid"; echo "$now" > "$root/b/started"
+echo "4242 sh $root/b/orch-wrapper.sh" > "$root/.live"
+brief; echo ---
+brief unfinished; echo ---
+rm "$root/.live"; echo 3 > "$root/b/exit"; echo "$now" > "$root/b/ended"
+brief; echo ---
+brief; echo ---
+grep -c '^J	b	' "$root/.orch-index"; ls "$root/.orch-active"`),
+    ).toBe(`a\tDONE\t0\nb\tRUNNING\t-\nc\tDONE\t0\n---\nb\tRUNNING\t-\n---\na\tDONE\t0\nb\tFAILED\t3\nc\tDONE\t0\n---\na\tDONE\t0\nb\tFAILED\t3\nc\tDONE\t0\n---\n1\n`)
+  })
+
+  it('a damaged index (a line cut short, a stray line, a record twice) is not believed, and is rewritten', () => {
+    expect(
+      withFinishedJobs(`brief > /dev/null
+{ grep '^J	a	' "$root/.orch-index"; printf 'J\\tb\\tDONE\\t0\\t-\\n'; echo 'garbage'; grep '^J	c	' "$root/.orch-index"; grep '^J	c	' "$root/.orch-index"; } > "$root/.orch-index.x"
+mv "$root/.orch-index.x" "$root/.orch-index"
+brief; echo ---
+brief; echo ---
+cut -f2 "$root/.orch-index" | sort`),
+    ).toBe(`${ABC}---\n${ABC}---\na\nb\nc\n`)
+  })
+
+  it('with "unfinished", lists no finished job, indexed or not', () => {
+    expect(withFinishedJobs('brief unfinished; brief unfinished; echo ---; brief')).toBe(`---\n${ABC}`)
+  })
+
+  it('a record the index gains when a job ends is whole even when written among others (never appended in pieces)', () => {
+    expect(withFinishedJobs('brief > /dev/null; finished d 2; brief; echo ---; awk -F "\t" "NF != 16" "$root/.orch-index"')).toBe(`${ABC}d\tFAILED\t2\n---\n`)
+  })
+})
