@@ -80,6 +80,14 @@ valid_job_name() {
 
 tmx() { if [ -n "${sock:-}" ]; then tmux -L "$sock" "$@"; else tmux "$@"; fi; }
 
+# names_in DIR: the names in DIR (not those starting with a dot), sorted, one per line; nothing
+# when DIR is missing. As ls, without starting a process: every listing reads two such directories.
+names_in() {
+  for _entry in "$1"/*; do
+    if [ -e "$_entry" ] || [ -L "$_entry" ]; then printf '%s\n' "${_entry##*/}"; fi
+  done
+}
+
 # The process table, read once: "PID ARGS" lines. A job's wrapper lives when its pid file names a
 # process whose arguments run that job's orch-wrapper.sh, so a pid reused after a reboot never
 # counts. An unreadable process table is an error (EX_PROCESS_TABLE), never "nothing runs".
@@ -97,7 +105,7 @@ wrapper_alive() {
 }
 
 # The state program. Input sections: "@live" then process_table lines, "@slurm" (and "@sacct") then
-# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@dirs" then job directory names.
+# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@index" then the names in the index, "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
 # ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
 # R <name>: a Slurm job Slurm no longer holds, out of the registry <root>/.orch-slurm;
@@ -263,17 +271,24 @@ BEGIN {
   only_unfinished = ENVIRON["ORCH_ONLY_UNFINISHED"] == "1"
   writing = ENVIRON["ORCH_INDEX_WRITE"] == "1"
   index_file = ENVIRON["ORCH_INDEX"]; garbage = 0; indexed_n = 0; indexed_seen = 0
-  # Only the names of the index here (indexed[name]: 1 = no directory seen yet, 2 = its directory is
-  # there, 3 = a new start of the name, read from its directory); the records go out in END, with
-  # one cat of the file when they all hold: at 100,000 jobs, a third of the time of loading them.
-  if (index_file != "") {
-    cmd = "cut -f2 " q(index_file) " 2>/dev/null"
-    while ((cmd | getline line) > 0) {
-      if (line in indexed) garbage++; else { indexed[line] = 1; indexed_n++ }
-    }
-    close(cmd)
-  }
+  # Only the names of the index are read (the @index section; indexed[name]: 1 = no directory seen
+  # yet, 2 = its directory is there, 3 = a new start of the name, read from its directory); the
+  # records go out in END, with one cat of the file when they all hold: at 100,000 jobs, a third of
+  # the time of loading them.
 }
+# The last section: whatever the names under the root, none starts another.
+section == "@dirs" {
+  n = $0
+  # A finished job of the index (the common case, kept cheap: no check of the name, no record).
+  if (n in indexed) {
+    if (!(n in active)) { if (indexed[n] == 1) { indexed[n] = 2; indexed_seen++ } ; next }
+    indexed[n] = 3
+  }
+  consider(n)
+  next
+}
+# The names of the index, one per line (cut -f2 of it); only @dirs ends it.
+section == "@index" && $0 != "@dirs" { if ($0 in indexed) garbage++; else { indexed[$0] = 1; indexed_n++ } ; next }
 /^@/ { section = $0; next }
 section == "@live" {
   sub(/^ +/, "")
@@ -297,16 +312,6 @@ section == "@active" {
   t = $0; sub(/^.*\./, "", t); sub(/_.*/, "", t)
   active[n] = 1; markers[n] = markers[n] "\n" $0
   if (!(n in marked_at) || t + 0 > marked_at[n]) marked_at[n] = t + 0
-  next
-}
-section == "@dirs" {
-  n = $0
-  # A finished job of the index (the common case, kept cheap: no check of the name, no record).
-  if (n in indexed) {
-    if (!(n in active)) { if (indexed[n] == 1) { indexed[n] = 2; indexed_seen++ } ; next }
-    indexed[n] = 3
-  }
-  consider(n)
   next
 }
 # consider NAME: the record of the directory NAME under the root, when it is a job directory, printed (or
@@ -385,7 +390,7 @@ END {
 
 # state_awk INDEX WRITE UNFINISHED: the state program over stdin (see JOB_STATE_AWK's environment).
 state_awk() {
-  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=$(date +%s) ORCH_PS_AT=${_ps_at:-99999999999} ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
+  ORCH_ROOT=$root ORCH_SOCK=${sock:-} ORCH_NOW=${_ps_at:-$(date +%s)} ORCH_PS_AT=${_ps_at:-99999999999} ORCH_INDEX=$1 ORCH_INDEX_WRITE=$2 ORCH_ONLY_UNFINISHED=${3:+1} awk "$JOB_STATE_AWK"
 }
 
 # job_records [unfinished]: one record per job under $root (see the header), finished jobs read
@@ -414,9 +419,14 @@ job_records() {
     printf '%s\n' "$_ps"
     [ -n "$_slurm" ] && printf '%s\n' "$_slurm"
     echo @tickets
-    ls "$root/.orch-queue" 2> /dev/null
+    names_in "$root/.orch-queue"
     echo @active
-    ls "$root/.orch-active" 2> /dev/null
+    names_in "$root/.orch-active"
+    # The names of the index (the records stay in the file: see JOB_STATE_AWK).
+    if [ -n "$_index" ]; then
+      echo @index
+      cut -f2 "$_index"
+    fi
     echo @dirs
     # Every entry in directory order (no sort, no stat: a tenth of find's time at 100,000 jobs);
     # the state program skips what is not a job directory.
@@ -425,8 +435,7 @@ job_records() {
   _rc=$?
   if [ "$_write" = 1 ]; then
     if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCWSR]	' "$_updates" >&2; fi
-    rm -f "$_updates"
-    rmdir "$root/.orch-index.lock" 2> /dev/null
+    rm -rf "$root/.orch-index.lock"
   fi
   return "$_rc"
 }
@@ -436,24 +445,41 @@ job_records() {
 # (a full disk) leaves the index as it was: it is only a cache.
 index_apply() {
   [ -s "$1" ] || return 0
-  sed -n 's/^S	//p' "$1" | while IFS= read -r _vanished; do
-    if valid_job_name "$_vanished"; then rm -f "$root/$_vanished/env.sh"; fi
-  done
+  _updates_file=$1 _added=0 _rewrite=0 _vanished='' _consumed='' _released=''
+  # One pass over the updates says what to do, as shell words: a listing after a job ended starts
+  # five processes here, not eleven. Names are checked first (job names, start markers), so the
+  # words are safe to split.
+  # shellcheck disable=SC2016 # an awk program: its $ fields are awk's
+  _plan=$(awk -F '\t' '
+    $1 == "X" { x = 1; next }
+    $1 == "W" { w = 1; next }
+    $1 == "S" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { s = s " " $2; next }
+    $1 == "C" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*[.][0-9]+_[0-9]+$/ { c = c " " $2; next }
+    $1 == "R" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { r = r " " $2; next }
+    END { printf "_added=%d _rewrite=%d _vanished=\"%s\" _consumed=\"%s\" _released=\"%s\"\n", x, w, s, c, r }' "$_updates_file") || return 0
+  eval "$_plan"
+  # A vanished job whose secrets nothing else will delete.
+  set --
+  for _name in $_vanished; do set -- "$@" "$root/$_name/env.sh"; done
+  if [ $# -gt 0 ]; then rm -f "$@"; fi
   # Never appended in place: a write cut short (a full disk) would leave a line in pieces, and the
-  # next one glued to it. A new file, complete, takes the old one's place, or nothing changes.
-  if grep -q '^[WX]	' "$1"; then
-    if grep -q '^W	' "$1"; then
-      _kept() { sed -n 's/^W	//p' "$1"; }
+  # next one glued to it. A new file, complete, takes the old one's place, or nothing changes (and
+  # the markers stay, for the next listing to index their jobs).
+  if [ "$_rewrite" = 1 ] || [ "$_added" = 1 ]; then
+    if [ "$_rewrite" = 1 ]; then
+      _kept() { sed -n 's/^W	//p' "$_updates_file"; }
     else
       _kept() { if [ -f "$root/.orch-index" ]; then cat "$root/.orch-index"; fi; }
     fi
-    if ! { { _kept "$1" && sed -n 's/^X	//p' "$1"; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null; }; then
+    if ! { { _kept && { [ "$_added" = 0 ] || sed -n 's/^X	//p' "$_updates_file"; }; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null; }; then
       rm -f "$root/.orch-index.new"
       return 0
     fi
   fi
-  sed -n 's/^C	//p' "$1" | (cd "$root/.orch-active" 2> /dev/null && xargs rm -f) 2> /dev/null
-  sed -n 's/^R	//p' "$1" | (cd "$root/.orch-slurm" 2> /dev/null && xargs rm -f) 2> /dev/null
+  set --
+  for _marker in $_consumed; do set -- "$@" "$root/.orch-active/$_marker"; done
+  for _name in $_released; do set -- "$@" "$root/.orch-slurm/$_name"; done
+  if [ $# -gt 0 ]; then rm -f "$@" 2> /dev/null; fi
   return 0
 }
 
@@ -499,7 +525,7 @@ job_record() {
     printf '%s\n' "$_ps"
     [ -n "$_slurm" ] && printf '%s\n' "$_slurm"
     echo @tickets
-    ls "$root/.orch-queue" 2> /dev/null
+    names_in "$root/.orch-queue"
     echo @dirs
     printf '%s\n' "$1"
   } | state_awk '' 0 '') || return "$EX_PROCESS_TABLE"

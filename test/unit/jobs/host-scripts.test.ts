@@ -166,6 +166,12 @@ cut -f2 "$root/.orch-index" | sort`),
     ).toBe(`${ABC}---\n${ABC}---\na\nb\nc\n`)
   })
 
+  it('entries under the root named like the sections of the state program ("@live", "@dirs") hide no job', () => {
+    // Forty more jobs, so that some come after "@live" in directory order (ls -f: unsorted).
+    const more = 'i=0; while [ $i -lt 40 ]; do finished "more-$i" 0; i=$((i + 1)); done'
+    expect(withFinishedJobs(`${more}; mkdir "$root/@live" "$root/@dirs" "$root/@index"; brief | wc -l; brief | wc -l`)).toBe('43\n43\n')
+  })
+
   it('with "unfinished", lists no finished job, indexed or not', () => {
     expect(withFinishedJobs('brief unfinished; brief unfinished; echo ---; brief')).toBe(`---\n${ABC}`)
   })
