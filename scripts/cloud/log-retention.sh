@@ -493,7 +493,8 @@ state_awk() {
 
 # job_records [unfinished]: one record per job under $root (see the header), finished jobs read
 # from the index. With "unfinished", only jobs not finished. Fails with EX_PROCESS_TABLE when ps
-# cannot be read.
+# cannot be read. With index_later set, the index is written in the background once the records
+# are out (the list script: a caller waits for nothing but its answer).
 job_records() {
   [ -d "$root" ] || return 0
   _ps_at=$(date +%s)
@@ -532,20 +533,32 @@ job_records() {
   } | if [ "$_write" = 1 ]; then state_awk "$_index" 1 "${1:-}" 2> "$_updates"; else state_awk "$_index" 0 "${1:-}"; fi
   _rc=$?
   if [ "$_write" = 1 ]; then
-    if [ "$_rc" = 0 ]; then index_apply "$_updates"; else grep -v '^[XCWSR]	' "$_updates" >&2; fi
-    rm -rf "$root/.orch-index.lock"
+    if [ "$_rc" = 0 ] && [ -n "${index_later:-}" ]; then
+      # The answer is out (the state program has ended): filing away what it learned need not hold
+      # the caller. Detached from this script's output, so that its end is the answer's end.
+      index_apply "$_updates" < /dev/null > /dev/null 2>&1 &
+    elif [ "$_rc" = 0 ]; then
+      index_apply "$_updates"
+    else
+      grep -v '^[XCWSR]	' "$_updates" >&2
+      rm -rf "$root/.orch-index.lock"
+    fi
   fi
   return "$_rc"
 }
 
 # index_apply UPDATES: add the newly finished records, or rewrite the index when it held records
-# that are no longer valid; then drop the start markers those records consumed. A failed write
-# (a full disk) leaves the index as it was: it is only a cache.
+# that are no longer valid; then drop the start markers those records consumed, and the lock
+# (<root>/.orch-index.lock, which holds UPDATES). A failed write (a full disk) leaves the index as
+# it was: it is only a cache.
 index_apply() {
-  [ -s "$1" ] || return 0
+  if [ ! -s "$1" ]; then
+    rm -rf "$root/.orch-index.lock"
+    return 0
+  fi
   _updates_file=$1 _added=0 _rewrite=0 _vanished='' _consumed='' _released=''
   # One pass over the updates says what to do, as shell words: a listing after a job ended starts
-  # five processes here, not eleven. Names are checked first (job names, start markers), so the
+  # four processes here, not eleven. Names are checked first (job names, start markers), so the
   # words are safe to split.
   # shellcheck disable=SC2016 # an awk program: its $ fields are awk's
   _plan=$(awk -F '\t' '
@@ -554,30 +567,31 @@ index_apply() {
     $1 == "S" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { s = s " " $2; next }
     $1 == "C" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*[.][0-9]+_[0-9]+$/ { c = c " " $2; next }
     $1 == "R" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { r = r " " $2; next }
-    END { printf "_added=%d _rewrite=%d _vanished=\"%s\" _consumed=\"%s\" _released=\"%s\"\n", x, w, s, c, r }' "$_updates_file") || return 0
+    END { printf "_added=%d _rewrite=%d _vanished=\"%s\" _consumed=\"%s\" _released=\"%s\"\n", x, w, s, c, r }' "$_updates_file") || _plan=
   eval "$_plan"
-  # A vanished job whose secrets nothing else will delete.
-  set --
+  # What is deleted at the end, in one rm: the lock, and a vanished job's secrets (its env.sh),
+  # which nothing else would delete.
+  set -- "$root/.orch-index.lock"
   for _name in $_vanished; do set -- "$@" "$root/$_name/env.sh"; done
-  if [ $# -gt 0 ]; then rm -f "$@"; fi
   # Never appended in place: a write cut short (a full disk) would leave a line in pieces, and the
   # next one glued to it. A new file, complete, takes the old one's place, or nothing changes (and
-  # the markers stay, for the next listing to index their jobs).
+  # the markers stay, for the next listing to index their jobs). One sed writes it: the kept
+  # records (W) or the index as it is, then the new ones (X).
+  _indexed=1
   if [ "$_rewrite" = 1 ] || [ "$_added" = 1 ]; then
-    if [ "$_rewrite" = 1 ]; then
-      _kept() { sed -n 's/^W	//p' "$_updates_file"; }
+    if [ "$_rewrite" = 0 ] && [ -f "$root/.orch-index" ]; then
+      set -- "$@" "$root/.orch-index.new"
+      sed -n '/^J	/p; s/^X	//p' "$root/.orch-index" "$_updates_file" > "$root/.orch-index.new" 2> /dev/null
     else
-      _kept() { if [ -f "$root/.orch-index" ]; then cat "$root/.orch-index"; fi; }
-    fi
-    if ! { { _kept && { [ "$_added" = 0 ] || sed -n 's/^X	//p' "$_updates_file"; }; } > "$root/.orch-index.new" 2> /dev/null && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null; }; then
-      rm -f "$root/.orch-index.new"
-      return 0
-    fi
+      set -- "$@" "$root/.orch-index.new"
+      sed -n 's/^[WX]	//p' "$_updates_file" > "$root/.orch-index.new" 2> /dev/null
+    fi && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null || _indexed=0
   fi
-  set --
-  for _marker in $_consumed; do set -- "$@" "$root/.orch-active/$_marker"; done
-  for _name in $_released; do set -- "$@" "$root/.orch-slurm/$_name"; done
-  if [ $# -gt 0 ]; then rm -f "$@" 2> /dev/null; fi
+  if [ "$_indexed" = 1 ]; then
+    for _marker in $_consumed; do set -- "$@" "$root/.orch-active/$_marker"; done
+    for _name in $_released; do set -- "$@" "$root/.orch-slurm/$_name"; done
+  fi
+  rm -rf "$@" 2> /dev/null
   return 0
 }
 

@@ -64,11 +64,21 @@ export function privateDir(dir: string): ControlDir {
   return {ok: true, dir}
 }
 
+/** Where the holders' sockets go ($XDG_RUNTIME_DIR/orch, else ~/.orch/cm), before any length fallback. */
+function controlBase(env: NodeJS.ProcessEnv): string {
+  const runtime = env.XDG_RUNTIME_DIR
+  return runtime && isAbsolute(runtime) ? join(runtime, 'orch') : join(env.HOME || homedir(), '.orch', 'cm')
+}
+
+/** The private folder of the holders' sockets, for what else is kept between commands (ssh -G's answers); undefined when it is not private. */
+export function controlDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const checked = privateDir(controlBase(env))
+  return checked.ok ? checked.dir : undefined
+}
+
 /** The socket path for a control key: checked directory, short enough. */
 export function controlSocketPath(key: string, env: NodeJS.ProcessEnv = process.env): {ok: true; path: string} | {ok: false; why: string} {
-  const runtime = env.XDG_RUNTIME_DIR
-  const home = env.HOME || homedir()
-  const base = runtime && isAbsolute(runtime) ? join(runtime, 'orch') : join(home, '.orch', 'cm')
+  const base = controlBase(env)
   const name = `${key}.sock`
   const full = join(base, name)
   const dir = Buffer.byteLength(full) <= MAX_SOCKET_PATH ? base : join(tmpdir(), `orch-cm-${process.getuid?.() ?? 'user'}`)

@@ -11,6 +11,7 @@ import {homedir, hostname as localHostname, tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 
 import {OrchError, configError} from '../errors/errors.js'
+import {type SshGQuestion, keepSshG, keptSshG, sshGInputs} from './ssh-g-cache.js'
 
 export interface SshTarget {
   /** The address connected to (HostName). */
@@ -70,6 +71,8 @@ export interface SshResolveOptions {
   env?: NodeJS.ProcessEnv
   /** The ssh binary (tests); default `ssh` on PATH. */
   sshBinary?: string
+  /** A private folder where ssh -G's answer is kept for the next commands (see ssh-g-cache.ts); none: ssh -G every time. */
+  keepSshGIn?: string
 }
 
 export interface HostSpec {
@@ -237,15 +240,28 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
     configFile = join(home, '.ssh', 'config')
     // Include is refused on the command line and /dev/stdin is a socket under Node: a file it is.
     include = join(tmpdir(), `orch-ssh-config-${process.pid}-${Math.random().toString(36).slice(2)}`)
-    await writeFile(include, `Include "${configFile}"\nInclude /etc/ssh/ssh_config\n`, {mode: 0o600})
     configArgs = ['-F', include]
   }
-  const args = ['-G', ...configArgs, ...(user ? ['-l', user] : []), ...(port ? ['-p', String(port)] : []), '--', parsed.host]
-  let result
-  try {
-    result = await sshG(args, options.sshBinary ?? 'ssh')
-  } finally {
-    if (include) await rm(include, {force: true})
+  const question: SshGQuestion = {
+    args: [...(user ? ['-l', user] : []), ...(port ? ['-p', String(port)] : []), '--', parsed.host],
+    binary: options.sshBinary ?? 'ssh',
+    configFiles: options.configFile ? [options.configFile] : [include ? configFile : join(pwHome ?? home, '.ssh', 'config'), '/etc/ssh/ssh_config'],
+    sshHome: pwHome ?? home,
+    env,
+  }
+  let result: Awaited<ReturnType<typeof sshG>>
+  const kept = options.keepSshGIn === undefined ? undefined : keptSshG(options.keepSshGIn, question)
+  if (kept !== undefined) {
+    result = {code: 0, stdout: kept, stderr: ''}
+  } else {
+    const inputs = options.keepSshGIn === undefined ? undefined : sshGInputs(question)
+    try {
+      if (include) await writeFile(include, `Include "${configFile}"\nInclude /etc/ssh/ssh_config\n`, {mode: 0o600})
+      result = await sshG(['-G', ...configArgs, ...question.args], question.binary)
+    } finally {
+      if (include) await rm(include, {force: true})
+    }
+    if (options.keepSshGIn !== undefined && inputs && result?.code === 0) keepSshG(options.keepSshGIn, question, inputs, result.stdout)
   }
   if (result && result.code !== 0) {
     const why = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Pseudo-terminal/.test(l))
@@ -334,6 +350,7 @@ export function hopOptions(options: SshResolveOptions, jump: string[] | undefine
     setting: `the ProxyJump hop of ${of}`,
     env: options.env,
     sshBinary: options.sshBinary,
+    keepSshGIn: options.keepSshGIn,
   }
 }
 

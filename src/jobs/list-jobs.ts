@@ -7,19 +7,34 @@ export type {JobEntry} from './job-record.js'
 
 /** Every job on the given sites (only the unfinished ones with `unfinishedOnly`), newest first: one round trip per site. */
 export async function listJobs(sites: readonly JobSite[], options: {unfinishedOnly?: boolean} = {}): Promise<JobEntry[]> {
-  const perSite = await Promise.all(sites.map((site) => readRecords(site, options, new JobRecordStream(recordSite(site)))))
+  const perSite = await eachSite(sites, (site) => readRecords(site, options, new JobRecordStream(recordSite(site))))
   return perSite.flat().sort(newestFirst)
+}
+
+/**
+ * `work` on every site at once, results in site order. The remote sites' requests leave first:
+ * starting the local listing (a process spawned) holds this thread for milliseconds that the
+ * round trip to the host can already be using.
+ */
+async function eachSite<T>(sites: readonly JobSite[], work: (site: JobSite) => Promise<T>): Promise<T[]> {
+  const results = new Array<Promise<T>>(sites.length)
+  sites.forEach((site, index) => {
+    if (site.target !== 'local') results[index] = work(site)
+  })
+  if (sites.some((site) => site.target !== 'local')) await new Promise((resolve) => setImmediate(resolve))
+  sites.forEach((site, index) => {
+    if (site.target === 'local') results[index] = work(site)
+  })
+  return Promise.all(results)
 }
 
 /** listJobs as the JSON texts `orch list --json` prints (see JsonJobList): the same records, in the same order. */
 export async function listJobsAsJson(sites: readonly JobSite[]): Promise<JsonJobList> {
-  const perSite = await Promise.all(
-    sites.map(async (site) => {
-      const list = new JsonJobList()
-      await readRecords(site, {}, new JobRecordStream(recordSite(site), list.add))
-      return list
-    }),
-  )
+  const perSite = await eachSite(sites, async (site) => {
+    const list = new JsonJobList()
+    await readRecords(site, {}, new JobRecordStream(recordSite(site), list.add))
+    return list
+  })
   // In site order, as listJobs' stable sort leaves jobs that started in the same second.
   return JsonJobList.joined(perSite)
 }

@@ -2,6 +2,7 @@ import type {OrchConfig} from '../config/config.js'
 import {LocalHost} from '../hosts/local-host.js'
 import type {Host} from '../hosts/host.js'
 import {type SshTarget, resolveSshTarget} from '../hosts/ssh-config.js'
+import {controlDir} from '../hosts/control-socket.js'
 import {configError} from '../errors/errors.js'
 import type {Progress} from '../terminal/progress.js'
 import {JobSite} from '../jobs/site.js'
@@ -78,6 +79,8 @@ export async function resolveCloudTarget(config: OrchConfig, options: CloudSiteO
     defaultKnownHostsPath: config.knownHosts,
     acceptNewHostKey: explicit('ORCH_ACCEPT_NEW_HOST_KEY') ? config.acceptNewHostKey : undefined,
     setting: config.host ? 'ORCH_HOST' : 'the EC2 instance address',
+    // Kept as long as connections are (ORCH_CONTROL_PERSIST): 0 or no keeps nothing between commands.
+    keepSshGIn: config.controlPersistMs > 0 ? controlDir() : undefined,
   })
 }
 

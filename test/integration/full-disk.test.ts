@@ -13,7 +13,7 @@ import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {OrchWorld, lastLine, waitUntil} from './helpers/orch-cli.js'
+import {OrchWorld, lastLine, logRootEntries, waitUntil} from './helpers/orch-cli.js'
 
 const isRoot = process.getuid?.() === 0
 let world: OrchWorld
@@ -56,14 +56,14 @@ describe('a full log disk', {timeout: 240_000}, () => {
   it('(b) starting on a full disk: refused with one line before it is reported started; no ticket, no directory; later jobs run', async (context) => {
     if (!mounted) return context.skip()
     const env = {ORCH_MAX_PARALLEL: '2'}
-    const before = readdirSync(world.logRoot)
+    const before = logRootEntries(world.logRoot)
     const refused = await world.orch(['run', 'no-room', '--where', 'cloud', '--', 'echo never'], {env, timeoutMs: 60_000})
     expect(refused.code, refused.stdout + refused.stderr).toBe(8)
     expect(refused.stdout).not.toMatch(/RUNNING|STARTING/)
     const lines = refused.stderr.split('\n').filter((line) => line.trim() !== '')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(new RegExp(`disk full on \\S+ at ${world.logRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/no-room\\S*: no-room was not started — free space`))
-    expect(readdirSync(world.logRoot).sort()).toEqual(before.sort())
+    expect(logRootEntries(world.logRoot)).toEqual(before)
     const queue = join(world.logRoot, '.orch-queue')
     expect(existsSync(queue) ? readdirSync(queue).filter((entry) => entry.startsWith('ticket-')) : []).toEqual([])
     // list and status still answer on the full disk.

@@ -14,7 +14,7 @@ import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {Ajv} from 'ajv'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
-import {BIN, OrchWorld, descendants, exec, isAlive, sleep, waitUntil} from './helpers/orch-cli.js'
+import {BIN, OrchWorld, descendants, exec, isAlive, logRootEntries, sleep, waitUntil} from './helpers/orch-cli.js'
 import {SANDBOX_TOOLS, skipWithout} from '../helpers/requirements.js'
 
 const NO_SANDBOX = skipWithout('the orch mcp integration tests', SANDBOX_TOOLS)
@@ -194,7 +194,7 @@ describe.skipIf(NO_SANDBOX)('orch mcp over the SDK client', () => {
   })
 
   it('a bad job name is refused with the CLI message, and nothing is created on the host', async () => {
-    const before = readdirSync(world.logRoot).sort()
+    const before = logRootEntries(world.logRoot)
     for (const name of ['bad.name', '../escape', 'two words', 'x'.repeat(65), '-dash']) {
       const error = await refused('run', {name, where: 'cloud', command: 'touch /tmp/never'})
       expect(error).toMatchObject({code: 'usage', exitCode: 2, message: `invalid job name ${JSON.stringify(name)}`})
@@ -204,7 +204,7 @@ describe.skipIf(NO_SANDBOX)('orch mcp over the SDK client', () => {
     expect(await refused('stop', {name: 'a/b'})).toMatchObject({code: 'usage'})
     expect(await refused('logs', {name: 'never-ran'})).toMatchObject({code: 'notFound', exitCode: 4})
     expect(await refused('run', {name: 'no-command', command: []})).toMatchObject({code: 'usage', message: expect.stringContaining('command')})
-    expect(readdirSync(world.logRoot).sort()).toEqual(before)
+    expect(logRootEntries(world.logRoot)).toEqual(before)
     expect(existsSync(join(world.logRoot, 'bad.name'))).toBe(false)
   })
 

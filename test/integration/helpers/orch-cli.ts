@@ -297,3 +297,14 @@ function isWrapper(pid: number): boolean {
     return false
   }
 }
+
+/**
+ * What is under a log root, sorted, without the index's passing bookkeeping: a listing files away
+ * what it learned after its answer (job-lib.sh, index_later), so `.orch-index.lock` and
+ * `.orch-index.new` come and go on their own for a moment after any list or status.
+ */
+export function logRootEntries(root: string): string[] {
+  return readdirSync(root)
+    .filter((entry) => entry !== '.orch-index.lock' && entry !== '.orch-index.new')
+    .sort()
+}

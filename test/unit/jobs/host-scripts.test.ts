@@ -125,6 +125,7 @@ rc=$?; rm -rf "$root"; exit $rc`
   return result.stdout
 }
 const ABC = 'a\tDONE\t0\nb\tFAILED\t1\nc\tDONE\t0\n'
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`
 
 describe('the index of finished jobs', () => {
   it('a second listing, read from the index, says what the first did', () => {
@@ -170,6 +171,18 @@ cut -f2 "$root/.orch-index" | sort`),
     // Forty more jobs, so that some come after "@live" in directory order (ls -f: unsorted).
     const more = 'i=0; while [ $i -lt 40 ]; do finished "more-$i" 0; i=$((i + 1)); done'
     expect(withFinishedJobs(`${more}; mkdir "$root/@live" "$root/@dirs" "$root/@index"; brief | wc -l; brief | wc -l`)).toBe('43\n43\n')
+  })
+
+  it('the list script files the index away after its answer: the records land, the lock goes', () => {
+    const listScript = ['prelude', 'list'].map((name) => readFileSync(new URL(`../../../src/jobs/sh/${name}.sh`, import.meta.url), 'utf8')).join('\n')
+    const list = `sh -c "$LIBRARY"'
+'"$LIST" orch "$root" '' | cut -f2-4 | sort`
+    const body = `LIBRARY=${shellQuote(LIBRARY)} LIST=${shellQuote(listScript)}
+${list}; echo ---
+i=0; while [ ! -f "$root/.orch-index" ] || [ -d "$root/.orch-index.lock" ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 7; sleep 0.05; done
+cut -f2 "$root/.orch-index" | sort; echo ---
+${list}`
+    expect(withFinishedJobs(body)).toBe(`${ABC}---\na\nb\nc\n---\n${ABC}`)
   })
 
   it('with "unfinished", lists no finished job, indexed or not', () => {
