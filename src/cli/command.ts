@@ -1,4 +1,4 @@
-import {jsonDocument} from '../output/json.js'
+import {jsonDocumentPieces} from '../output/json.js'
 import {writeOut} from '../terminal/stdout.js'
 import type {ArgDef, FlagDef, ParsedInput} from './flags.js'
 import {parseCommandLine} from './parse.js'
@@ -52,7 +52,10 @@ export async function runCommand(spec: CommandSpec<Record<string, FlagDef>, Reco
       note: (text) => void process.stderr.write(withNewline(text)),
     }
     const result = await spec.run(input, io)
-    if (json && result !== undefined) await writeOut(`${jsonDocument(result, process.stdout.isTTY === true)}\n`)
+    if (json && result !== undefined) {
+      for (const piece of jsonDocumentPieces(result, process.stdout.isTTY === true)) await writeOut(piece)
+      await writeOut('\n')
+    }
   } catch (error) {
     // Asked for from the words alone, so that an unknown flag or a missing argument is still
     // reported as the JSON error document (reportError reads them).

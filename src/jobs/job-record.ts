@@ -225,45 +225,84 @@ export class JobRecordStream {
  * A job list held as each record's JSON text, newest first: what `orch list --json` prints. At
  * 100,000 jobs, keeping every record as an object until the end made the garbage collector copy
  * them all from young to old space, a third of the command's time; a record turned into its text
- * at once dies young, and only one string per job survives. JSON.stringify of it gives the records
- * themselves, so any consumer sees the same document.
+ * at once dies young. The text is kept as UTF-8 bytes in a few large buffers, outside the
+ * JavaScript heap: the collector never copies them, and they are written as they are, with no 50 MB
+ * string to join and encode.
+ * JSON.stringify of the list gives the records themselves, so any consumer sees the same document.
  */
 export class JsonJobList {
   private readonly keys: string[] = []
-  private readonly texts: string[] = []
+  /** Record i's text is arenas[arena[i]] bytes start[i] to end[i]: a few large buffers, not one per record. */
+  private readonly arenas: Buffer[] = []
+  private readonly arena: number[] = []
+  private readonly start: number[] = []
+  private readonly end: number[] = []
+  private used = 0
 
   /** Takes a record as JobRecordStream's `keep`. */
   readonly add = (record: JobEntry): void => {
     this.keys.push(record.startedAt ?? record.createdAt)
-    this.texts.push(JSON.stringify(record))
+    this.put(JSON.stringify(record))
+  }
+
+  private put(text: string): void {
+    let current = this.arenas.at(-1)
+    // A UTF-16 unit is at most 3 bytes of UTF-8: room for that, and the text always fits whole.
+    if (current === undefined || current.length - this.used < text.length * 3) {
+      current = Buffer.allocUnsafe(Math.max(ARENA_BYTES, text.length * 3))
+      this.arenas.push(current)
+      this.used = 0
+    }
+    this.arena.push(this.arenas.length - 1)
+    this.start.push(this.used)
+    this.used += current.write(text, this.used)
+    this.end.push(this.used)
   }
 
   static joined(lists: readonly JsonJobList[]): JsonJobList {
     if (lists.length === 1) return lists[0]!
     const all = new JsonJobList()
     for (const list of lists) {
-      all.keys.push(...list.keys)
-      all.texts.push(...list.texts)
+      const offset = all.arenas.length
+      all.arenas.push(...list.arenas)
+      for (let index = 0; index < list.length; index++) {
+        all.keys.push(list.keys[index]!)
+        all.arena.push(list.arena[index]! + offset)
+        all.start.push(list.start[index]!)
+        all.end.push(list.end[index]!)
+      }
+      all.used = list.used
     }
     return all
   }
 
   get length(): number {
-    return this.texts.length
+    return this.keys.length
   }
 
-  /** Each record's JSON text, newest first (the order of newestFirst). */
-  lines(): string[] {
-    const {keys, texts} = this
-    const order = Array.from(texts, (_, index) => index)
+  private text(index: number): Buffer {
+    return this.arenas[this.arena[index]!]!.subarray(this.start[index], this.end[index])
+  }
+
+  /** Each record's JSON text (UTF-8), newest first (the order of newestFirst). */
+  *encodedLines(): Generator<Buffer> {
+    const {keys} = this
+    const order = Array.from(keys, (_, index) => index)
     order.sort((a, b) => (keys[a]! < keys[b]! ? 1 : keys[a]! > keys[b]! ? -1 : a - b))
-    return order.map((index) => texts[index]!)
+    for (const index of order) yield this.text(index)
+  }
+
+  /** Each record's JSON text, newest first. */
+  lines(): string[] {
+    return Array.from(this.encodedLines(), (line) => line.toString())
   }
 
   toJSON(): JobEntry[] {
     return this.lines().map((line) => JSON.parse(line) as JobEntry)
   }
 }
+
+const ARENA_BYTES = 4 * 1024 * 1024
 
 /** ISO 8601 UTC times sort as plain strings; localeCompare would cost a third of a 100,000-job list. */
 export function newestFirst(a: JobEntry, b: JobEntry): number {

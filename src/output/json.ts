@@ -6,8 +6,40 @@ import {JsonJobList} from '../jobs/job-record.js'
  * third smaller and quicker to write, and `| head` or `grep` still see one job per line.
  */
 export function jsonDocument(value: unknown, forTerminal: boolean): string {
-  if (value instanceof JsonJobList && !forTerminal) return value.length === 0 ? '[]' : `[\n${value.lines().join(',\n')}\n]`
+  if (value instanceof JsonJobList && !forTerminal) return Buffer.concat([...jsonDocumentPieces(value, forTerminal)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece))).toString()
   if (forTerminal) return JSON.stringify(value, null, 2)
   if (!Array.isArray(value) || value.length === 0) return JSON.stringify(value)
   return `[\n${value.map((element) => JSON.stringify(element) ?? 'null').join(',\n')}\n]`
+}
+
+/** Records per piece of a job list's document: about a megabyte of text. */
+const RECORDS_PER_PIECE = 2048
+const OPEN = Buffer.from('[\n')
+const BETWEEN = Buffer.from(',\n')
+const CLOSE = Buffer.from('\n]')
+
+/**
+ * jsonDocument's bytes in pieces, to be written one after the other: a 100,000-job list is never
+ * one 50 MB string, joined and then encoded once more into a buffer to be written (a sixth of the
+ * time of `orch list --json` at that size); its records' bytes are copied once, into the pieces.
+ */
+export function* jsonDocumentPieces(value: unknown, forTerminal: boolean): Generator<string | Buffer> {
+  if (!(value instanceof JsonJobList) || forTerminal || value.length === 0) {
+    yield value instanceof JsonJobList && !forTerminal ? '[]' : jsonDocument(value, forTerminal)
+    return
+  }
+  let parts: Buffer[] = [OPEN]
+  let count = 0
+  for (const line of value.encodedLines()) {
+    if (count === RECORDS_PER_PIECE) {
+      yield Buffer.concat(parts)
+      parts = []
+      count = 0
+    }
+    if (parts.length > 1 || parts[0] !== OPEN) parts.push(BETWEEN)
+    parts.push(line)
+    count++
+  }
+  parts.push(CLOSE)
+  yield Buffer.concat(parts)
 }
