@@ -14,9 +14,6 @@ export function jsonDocument(value: unknown, forTerminal: boolean): string {
 
 /** Records per piece of a job list's document: about a megabyte of text. */
 const RECORDS_PER_PIECE = 2048
-const OPEN = Buffer.from('[\n')
-const BETWEEN = Buffer.from(',\n')
-const CLOSE = Buffer.from('\n]')
 
 /**
  * jsonDocument's bytes in pieces, to be written one after the other: a 100,000-job list is never
@@ -28,6 +25,7 @@ export function* jsonDocumentPieces(value: unknown, forTerminal: boolean): Gener
     yield value instanceof JsonJobList && !forTerminal ? '[]' : jsonDocument(value, forTerminal)
     return
   }
+  const [OPEN, BETWEEN, CLOSE] = ['[\n', ',\n', '\n]'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer]
   let parts: Buffer[] = [OPEN]
   let count = 0
   for (const line of value.encodedLines()) {
