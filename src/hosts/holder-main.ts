@@ -11,11 +11,11 @@
  *   exits; it exits too when its connection closes, or after the idle time with nothing running,
  *   removing its socket.
  *
- * Channels: at most `limit` open at once (10, OpenSSH's default MaxSessions); a channel the server
- * refuses while others are open lowers the limit and waits its turn. While channels keep coming
- * free the queue moves and a script waits its turn however long the queue; when none has come free
- * for QUEUE_MAX_MS (every channel held by long followers), a waiting script is handed back (not
- * started) and its command connects on its own.
+ * Channels are shared by the rule of channel-pool.ts: at most as many at once as the server takes
+ * (10, OpenSSH's default MaxSessions, lowered when it refuses one), the rest waiting their turn.
+ * While channels keep coming free the queue moves and a script waits its turn however long the
+ * queue; when none has come free for QUEUE_MAX_MS (every channel held by long followers), a
+ * waiting script is handed back (not started) and its command connects on its own.
  */
 import {chmodSync, lstatSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {type Server, type Socket, createConnection, createServer} from 'node:net'
@@ -23,12 +23,11 @@ import {PassThrough} from 'node:stream'
 
 import {type HolderSpec, failedMarker} from './holder-host.js'
 import {FRAME, FrameDecoder, dataFrames, frame, jsonFrame} from './holder-protocol.js'
-import {TransportError} from './host.js'
-import {KEPT_SHELL_MAX_INPUT, KeptShell, ShellNotStarted, keptShellCanTake} from './kept-shell.js'
+import {ChannelPool} from './channel-pool.js'
+import {KEPT_SHELL_MAX_INPUT, keptShellCanTake} from './kept-shell.js'
 import {SshHost} from './ssh-host.js'
 
 const QUEUE_MAX_MS = 10_000
-const INITIAL_LIMIT = 10
 /**
  * Shells kept open on the connection for scripts that take no input (status, list, logs): such a
  * script then costs the host a fork instead of a session (sshd's process and the login shell's
@@ -67,16 +66,8 @@ class Holder {
   private ino?: number
   /** Requests in progress (queued or running): the idle clock runs only at 0. */
   private active = 0
-  private channels = 0
-  /** When a channel last came free: a queue that moves is waited on, a stuck one is handed back. */
-  private lastRelease = 0
-  private limit = INITIAL_LIMIT
-  private waiting: (() => void)[] = []
   private idle?: NodeJS.Timeout
-  private connectionOpen = true
-  private shells: KeptShell[] = []
-  /** The server took no kept shell (MaxSessions): scripts run on channels of their own. */
-  private shellsRefused = false
+  private readonly pool = new ChannelPool(MAX_SHELLS)
 
   constructor(
     private readonly ssh: SshHost,
@@ -111,10 +102,7 @@ class Holder {
     }
     rmSync(failedMarker(path), {force: true})
     this.server.on('error', () => this.exit(1))
-    this.ssh.onConnectionClose(() => {
-      this.connectionOpen = false
-      this.exit(0)
-    })
+    this.ssh.onConnectionClose(() => this.exit(0))
     setInterval(() => {
       if (!this.stillOurs()) this.exit(0, false)
     }, 1000)
@@ -147,61 +135,6 @@ class Holder {
   private armIdle(): void {
     clearTimeout(this.idle)
     if (this.active === 0) this.idle = setTimeout(() => this.exit(0), this.spec.persistMs)
-  }
-
-  private acquire(send: (data: Buffer) => void, gone: () => boolean): Promise<boolean> {
-    if (this.channels < this.limit) {
-      this.channels++
-      return Promise.resolve(true)
-    }
-    return new Promise<boolean>((resolve) => {
-      const since = Date.now()
-      const tick = setInterval(() => {
-        if (gone() || Date.now() - Math.max(since, this.lastRelease) > QUEUE_MAX_MS) {
-          clearInterval(tick)
-          this.waiting = this.waiting.filter((w) => w !== take)
-          resolve(false)
-        } else send(frame(FRAME.QUEUED))
-      }, 1000)
-      const take = () => {
-        clearInterval(tick)
-        this.channels++
-        resolve(true)
-      }
-      send(frame(FRAME.QUEUED))
-      this.waiting.push(take)
-      this.trimShells()
-    })
-  }
-
-  /** A kept shell claimed for one script, started when none is idle and a channel is to spare. */
-  private freeShell(): KeptShell | undefined {
-    const idle = this.shells.find((shell) => shell.claim())
-    if (idle || this.shellsRefused || this.waiting.length > 0 || this.shells.length >= MAX_SHELLS || this.channels + 1 >= this.limit) return idle
-    this.channels++
-    const shell = new KeptShell(
-      this.ssh,
-      () => {},
-      () => {
-        this.shells = this.shells.filter((kept) => kept !== shell)
-        this.release()
-      },
-    )
-    this.shells.push(shell)
-    shell.claim()
-    return shell
-  }
-
-  /** Kept shells never hold a channel a script is waiting for. */
-  private trimShells(): void {
-    if (this.waiting.length === 0) return
-    for (const shell of this.shells) if (shell.idle) shell.close()
-  }
-
-  private release(): void {
-    this.lastRelease = Date.now()
-    this.channels--
-    while (this.channels < this.limit && this.waiting.length > 0) this.waiting.shift()!()
   }
 
   private serve(sock: Socket): void {
@@ -284,12 +217,15 @@ class Holder {
         channelInput = bytes
         shellInput = keptShellCanTake(bytes) ? bytes : undefined
       }
-      const shell = ask.input === false || shellInput !== undefined ? this.freeShell() : undefined
-      if (shell) {
-        let started = false
-        try {
-          const code = await shell.run(ask.script, {
-            input: shellInput,
+      let started = false
+      try {
+        const code = await this.pool.run(
+          () => Promise.resolve(this.ssh),
+          ask.script,
+          {
+            viaShell: ask.input === false || shellInput !== undefined,
+            shellInput,
+            channelInput,
             args: ask.args,
             signal: abort.signal,
             onStarted: () => {
@@ -297,54 +233,17 @@ class Holder {
               send(frame(FRAME.STARTED))
             },
             ...handlers,
-          })
-          send(jsonFrame(FRAME.EXIT, {code}))
-          return
-        } catch (error) {
-          if (!(error instanceof ShellNotStarted)) {
-            send(jsonFrame(FRAME.FAIL, {message: error instanceof Error ? error.message : String(error), started}))
-            return
-          }
-          // The server took no more sessions: nothing ran; the script takes a channel of its own,
-          // where the limit is learnt.
-          this.shellsRefused = true
-        } finally {
-          this.trimShells()
-        }
-      }
-      for (;;) {
-        if (!(await this.acquire(send, gone))) {
-          send(jsonFrame(FRAME.FAIL, {message: 'no free channel on the held connection', started: false}))
-          return
-        }
-        let started = false
-        try {
-          const code = await this.ssh.stream(ask.script, {
-            args: ask.args,
-            input: channelInput,
-            signal: abort.signal,
-            onStarted: () => {
-              started = true
-              send(frame(FRAME.STARTED))
-            },
-            ...handlers,
-          })
-          this.release()
-          send(jsonFrame(FRAME.EXIT, {code}))
-          return
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error)
-          // The server refused one more channel (MaxSessions): wait for one of ours to close, then
-          // try again, with the limit lowered to what the server took.
-          if (!started && this.connectionOpen && error instanceof TransportError && /channel open failure|open failed|administratively prohibited/i.test(message) && this.channels > 1) {
-            this.limit = Math.max(1, this.channels - 1)
-            this.release()
-            continue
-          }
-          this.release()
-          send(jsonFrame(FRAME.FAIL, {message, started}))
-          return
-        }
+          },
+          {
+            tick: () => send(frame(FRAME.QUEUED)),
+            // A queue that moves is waited on; one where no channel came free for a while (every
+            // one held by long followers) is handed back, and its command connects on its own.
+            giveUp: (since) => gone() || Date.now() - since > QUEUE_MAX_MS,
+          },
+        )
+        send(jsonFrame(FRAME.EXIT, {code}))
+      } catch (error) {
+        send(jsonFrame(FRAME.FAIL, {message: error instanceof Error ? error.message : String(error), started}))
       }
     } finally {
       sock.end()
