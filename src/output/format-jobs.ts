@@ -1,5 +1,6 @@
 import {formatDistanceStrict} from 'date-fns/formatDistanceStrict'
 import {formatDistanceToNowStrict} from 'date-fns/formatDistanceToNowStrict'
+import stringWidth from 'string-width'
 
 import type {JobEntry} from '../jobs/list-jobs.js'
 import {formatMoney} from '../routing/cost.js'
@@ -8,9 +9,12 @@ import {colourState} from './format-state.js'
 import {style} from './style.js'
 
 
-/** Columns padded to their widest cell; colour codes do not count towards width. */
+/**
+ * Columns padded to their widest cell, as a terminal shows them (string-width): colour codes take
+ * no room, a CJK character or an emoji two columns, a combining accent none.
+ */
 export function table(header: string[], rows: string[][]): string {
-  const visible = (text: string) => text.replace(/\u001B\[[0-9;]*m/g, '').length
+  const visible = (text: string) => stringWidth(text)
   const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((row) => visible(row[i] ?? ''))))
   const line = (cells: string[]) =>
     cells
@@ -22,12 +26,19 @@ export function table(header: string[], rows: string[][]): string {
 
 let graphemes: Intl.Segmenter | undefined
 
-/** A command on one line of at most `max` characters as a reader counts them: an emoji or an accented letter is never cut in two. */
+/** A command on one line of at most `max` terminal columns: an emoji or an accented letter is never cut in two, a wide character counts two. */
 export function oneLine(command: string, max = 50): string {
   const flat = command.replace(/\s*\n\s*/g, ' ⏎ ')
-  if (flat.length <= max) return flat
-  const parts = Array.from((graphemes ??= new Intl.Segmenter()).segment(flat), (part) => part.segment)
-  return parts.length > max ? `${parts.slice(0, max - 1).join('')}…` : flat
+  if (flat.length <= max / 2 || stringWidth(flat) <= max) return flat
+  let kept = ''
+  let width = 0
+  for (const {segment} of (graphemes ??= new Intl.Segmenter()).segment(flat)) {
+    const next = stringWidth(segment)
+    if (width + next > max - 1) break
+    kept += segment
+    width += next
+  }
+  return `${kept}…`
 }
 
 /** A service's restarts after its state, as pm2 ls shows them (`RUNNING ↻3`). */

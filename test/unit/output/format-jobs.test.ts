@@ -41,6 +41,10 @@ describe('table', () => {
     expect(table(['A', 'BB', 'C'], [['xxx', 'y', 'last one'], ['', 'yyyy', '']])).toBe(['A    BB    C', 'xxx  y     last one', '     yyyy'].join('\n'))
   })
 
+  it('wide characters take two columns, combining accents none: the columns line up on a terminal', () => {
+    expect(table(['NAME', 'COMMAND'], [['日本', 'x'], ['e\u0301e\u0301', 'y'], ['🚀🚀🚀', 'z']])).toBe(['NAME    COMMAND', '日本    x', 'e\u0301e\u0301      y', '🚀🚀🚀  z'].join('\n'))
+  })
+
   it('colour on: escape codes do not count towards a width', () => {
     useColor(true)
     const text = table(['NAME', 'STATE'], [[style().red('ab'), 'x'], ['abcdef', 'y']])
@@ -125,18 +129,21 @@ describe('formatStatus', () => {
 describe('oneLine', () => {
   it('cuts a long command between characters a reader sees, never inside an emoji or a combined letter', async () => {
     const {oneLine} = await import('../../../src/output/format-jobs.js')
+    // An emoji takes two columns of a terminal: 24 of them and the ellipsis fill 49 of the 50.
     const rocket = '🚀'.repeat(60)
-    expect(oneLine(rocket)).toBe(`${'🚀'.repeat(49)}…`)
+    expect(oneLine(rocket)).toBe(`${'🚀'.repeat(24)}…`)
     expect(oneLine(rocket)).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
     const family = '👨‍👩‍👧'.repeat(51)
-    expect(oneLine(family)).toBe(`${'👨‍👩‍👧'.repeat(49)}…`)
+    expect(oneLine(family)).toBe(`${'👨‍👩‍👧'.repeat(24)}…`)
     const accented = 'e\u0301'.repeat(51)
     expect(oneLine(accented)).toBe(`${'e\u0301'.repeat(49)}…`)
+    expect(oneLine('日本語'.repeat(20))).toBe(`${'日本語'.repeat(8)}…`)
   })
 
-  it('keeps a command of 50 characters or fewer whole, its lines joined', async () => {
+  it('keeps a command of 50 columns or fewer whole, its lines joined', async () => {
     const {oneLine} = await import('../../../src/output/format-jobs.js')
-    expect(oneLine('🚀'.repeat(50))).toBe('🚀'.repeat(50))
+    expect(oneLine('🚀'.repeat(25))).toBe('🚀'.repeat(25))
+    expect(oneLine('e\u0301'.repeat(50))).toBe('e\u0301'.repeat(50))
     expect(oneLine('make\n  test')).toBe('make ⏎ test')
     expect(oneLine('x'.repeat(51))).toBe(`${'x'.repeat(49)}…`)
   })
