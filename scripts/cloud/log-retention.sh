@@ -386,7 +386,15 @@ section == "@dirs" {
   next
 }
 # The names of the index, one per line (cut -f2 of it); only @dirs ends it.
-section == "@index" && $0 != "@dirs" { if ($0 in indexed) garbage++; else { indexed[$0] = 1; indexed_n++ } ; next }
+section == "@index" && $0 != "@dirs" {
+  # name TAB meta (cut -f2,16,17 of a record): a record cut short, or glued to the next one, has
+  # no meta of its own here. Such a line is not believed: the index is read the careful way, and
+  # the job from its directory.
+  t = index($0, "\t"); n = substr($0, 1, t - 1); m = substr($0, t + 1)
+  if (t == 0 || index(m, "\t") || (m != "-" && substr(m, length(m)) != "}")) { garbage++; next }
+  if (n in indexed) garbage++; else { indexed[n] = 1; indexed_n++ }
+  next
+}
 /^@/ { section = $0; next }
 section == "@live" {
   sub(/^ +/, "")
@@ -435,24 +443,13 @@ function consider(n,   rec, m, ms, i, t, mt) {
     }
   }
 }
-# The records of the index whose directories are there. When every name of the index has its
-# directory, once, and none was started again, that is the whole file: one cat. Else (a directory
-# removed by hand, a damaged or doubled line, a name started again, or another lister holds the
-# index, which may change under a non-writer between the names and the cat) the file is read and
-# checked line by line, a job whose line does not hold is read from its directory, and a writer
-# rewrites the index.
+# The records of the index whose directories are there, when they cannot simply be the whole file
+# (see index_whole): the file is read and checked line by line, a job whose line does not hold is
+# read from its directory, and a writer rewrites the index. That is when a directory was removed
+# by hand, a line is damaged or doubled, a name was started again, or another lister holds the
+# index, which may then change under this one between its names and a cat.
 function indexed_records(   line, nf, f, n, keep, r) {
-  if (index_file == "") return
-  if (writing && garbage == 0 && indexed_seen == indexed_n) {
-    if (only_unfinished) return
-    fflush()
-    if (system("cat " q(index_file)) == 0) return
-    # The index could not be read after all: every job of it from its directory, and a new index.
-    for (n in indexed) if (indexed[n] == 2) consider(n)
-    garbage++
-    return
-  }
-  if (only_unfinished && !writing) return
+  if (index_file == "" || index_whole() || (only_unfinished && !writing)) return
   while ((r = (getline line < index_file)) > 0) {
     nf = split(line, f, "\t")
     if (nf != 16 || f[1] != "J" || !valid(f[2]) || !finished(f[3]) || f[16] !~ /(^-|\})$/) { garbage++; continue }
@@ -469,6 +466,11 @@ function indexed_records(   line, nf, f, n, keep, r) {
   }
   if (writing && garbage > 0) for (n in keep) print "W\t" keep[n] > "/dev/stderr"
 }
+# Whether the records of the index are the whole file: every line whole, every name once with its
+# directory, none started again, and this lister its only writer.
+function index_whole() {
+  return index_file != "" && writing && garbage == 0 && indexed_seen == indexed_n
+}
 END {
   indexed_records()
   pos = 0
@@ -480,6 +482,16 @@ END {
     print line
   }
   for (n in queued_rec) if (!(n in placed)) print queued_rec[n]
+  # Last, so that a file without its final newline runs into nothing printed after it. A cat that
+  # fails may have printed part of the file: the listing fails rather than list a job twice or
+  # not at all.
+  if (index_whole() && !only_unfinished) {
+    fflush()
+    if (system("cat " q(index_file)) != 0) {
+      print "the index of finished jobs (" index_file ") could not be read: delete it, and the next listing rebuilds it" > "/dev/stderr"
+      exit 1
+    }
+  }
   if (!writing) exit
   # A marker whose directory never appeared (a failed start) or is gone (pruned) is dropped once
   # it is old enough that no start can still be between making it and making the directory.
@@ -502,7 +514,8 @@ job_records() {
   [ -n "$_ps" ] || return "$EX_PROCESS_TABLE"
   _index=$root/.orch-index _write=0 _updates=
   # One writer of the index at a time; a lock left by a killed lister is broken after a minute.
-  if mkdir "$root/.orch-index.lock" 2> /dev/null || { [ -n "$(find "$root/.orch-index.lock" -maxdepth 0 -mmin +1 2> /dev/null)" ] && rmdir "$root/.orch-index.lock" 2> /dev/null && mkdir "$root/.orch-index.lock" 2> /dev/null; }; then
+  # (It holds its updates file: moved aside whole, by one lister only, then removed.)
+  if mkdir "$root/.orch-index.lock" 2> /dev/null || { [ -n "$(find "$root/.orch-index.lock" -maxdepth 0 -mmin +1 2> /dev/null)" ] && mv "$root/.orch-index.lock" "$root/.orch-index.lock.stale.$$" 2> /dev/null && rm -rf "$root/.orch-index.lock.stale.$$" && mkdir "$root/.orch-index.lock" 2> /dev/null; }; then
     _updates=$root/.orch-index.lock/updates
     if : > "$_updates" 2> /dev/null; then _write=1; else rmdir "$root/.orch-index.lock" 2> /dev/null; _updates=; fi
   fi
@@ -521,10 +534,11 @@ job_records() {
     names_in "$root/.orch-queue"
     echo @active
     names_in "$root/.orch-active"
-    # The names of the index (the records stay in the file: see JOB_STATE_AWK).
+    # The names of the index, each with its meta to tell a whole line (the records stay in the
+    # file: see JOB_STATE_AWK).
     if [ -n "$_index" ]; then
       echo @index
-      cut -f2 "$_index"
+      cut -f2,16,17 "$_index"
     fi
     echo @dirs
     # Every entry in directory order (no sort, no stat: a tenth of find's time at 100,000 jobs);
@@ -569,14 +583,15 @@ index_apply() {
     $1 == "R" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { r = r " " $2; next }
     END { printf "_added=%d _rewrite=%d _vanished=\"%s\" _consumed=\"%s\" _released=\"%s\"\n", x, w, s, c, r }' "$_updates_file") || _plan=
   eval "$_plan"
-  # What is deleted at the end, in one rm: the lock, and a vanished job's secrets (its env.sh),
-  # which nothing else would delete.
-  set -- "$root/.orch-index.lock"
+  # What is deleted at the end, in one rm: a vanished job's secrets (its env.sh), which nothing
+  # else would delete, the consumed markers, and last the lock.
+  set --
   for _name in $_vanished; do set -- "$@" "$root/$_name/env.sh"; done
   # Never appended in place: a write cut short (a full disk) would leave a line in pieces, and the
   # next one glued to it. A new file, complete, takes the old one's place, or nothing changes (and
   # the markers stay, for the next listing to index their jobs). One sed writes it: the kept
-  # records (W) or the index as it is, then the new ones (X).
+  # records (W) or the index as it is, then the new ones (X); it must end with a whole line (a
+  # sed may say nothing of a write the disk cut short).
   _indexed=1
   if [ "$_rewrite" = 1 ] || [ "$_added" = 1 ]; then
     if [ "$_rewrite" = 0 ] && [ -f "$root/.orch-index" ]; then
@@ -585,13 +600,13 @@ index_apply() {
     else
       set -- "$@" "$root/.orch-index.new"
       sed -n 's/^[WX]	//p' "$_updates_file" > "$root/.orch-index.new" 2> /dev/null
-    fi && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null || _indexed=0
+    fi && { [ ! -s "$root/.orch-index.new" ] || [ -z "$(tail -c 1 "$root/.orch-index.new")" ]; } && mv -f "$root/.orch-index.new" "$root/.orch-index" 2> /dev/null || _indexed=0
   fi
   if [ "$_indexed" = 1 ]; then
     for _marker in $_consumed; do set -- "$@" "$root/.orch-active/$_marker"; done
     for _name in $_released; do set -- "$@" "$root/.orch-slurm/$_name"; done
   fi
-  rm -rf "$@" 2> /dev/null
+  rm -rf "$@" "$root/.orch-index.lock" 2> /dev/null
   return 0
 }
 

@@ -197,9 +197,10 @@ export function expandTokens(value: string, t: Tokens): string {
 }
 
 /** Runs `ssh -G`; undefined when no ssh binary is installed. */
-function sshG(args: string[], binary: string): Promise<{code: number | null; stdout: string; stderr: string} | undefined> {
+function sshG(args: string[], binary: string, env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string} | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(binary, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    // The environment orch resolves with: the ssh PATH finds in it, and the ${VAR}s it expands.
+    const child = spawn(binary, args, {stdio: ['ignore', 'pipe', 'pipe'], env})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout!.on('data', (chunk: Buffer) => out.push(chunk))
@@ -246,6 +247,9 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
     args: [...(user ? ['-l', user] : []), ...(port ? ['-p', String(port)] : []), '--', parsed.host],
     binary: options.sshBinary ?? 'ssh',
     configFiles: options.configFile ? [options.configFile] : [include ? configFile : join(pwHome ?? home, '.ssh', 'config'), '/etc/ssh/ssh_config'],
+    // With -F (ORCH_SSH_CONFIG, or the file that includes both when $HOME is not the passwd home)
+    // ssh reads everything as user configuration.
+    allUserConfig: options.configFile !== undefined || include !== undefined,
     sshHome: pwHome ?? home,
     env,
   }
@@ -257,7 +261,7 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
     const inputs = options.keepSshGIn === undefined ? undefined : sshGInputs(question)
     try {
       if (include) await writeFile(include, `Include "${configFile}"\nInclude /etc/ssh/ssh_config\n`, {mode: 0o600})
-      result = await sshG(['-G', ...configArgs, ...question.args], question.binary)
+      result = await sshG(['-G', ...configArgs, ...question.args], question.binary, env)
     } finally {
       if (include) await rm(include, {force: true})
     }

@@ -4,13 +4,15 @@
  *
  * An answer is reused only while everything it was computed from is unchanged: the ssh binary,
  * every configuration file it reads (the Include'd ones too, and the directories a wildcard Include
- * lists), each by inode, size, mtime and ctime, taken before ssh ran. A configuration whose answer
- * depends on more than its files (`Match exec`, `Match localnetwork`, hostname canonicalization,
- * an Include whose path has %-tokens, environment variables or a wildcard above its last part) is
- * never kept: ssh is asked each time.
+ * lists), each by inode, size, mtime and ctime, taken before ssh ran; the answer is one for these
+ * arguments, this ssh (as PATH finds it now), user and machine name. A configuration whose answer
+ * depends on more than that (`Match exec`, `Match localnetwork`, hostname canonicalization, a
+ * `${VAR}` anywhere, an Include whose path has %-tokens, another user's ~ or a wildcard above its
+ * last part) is never kept: ssh is asked each time.
  */
 import {createHash} from 'node:crypto'
 import {type BigIntStats, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import {basename, delimiter, dirname, isAbsolute, join} from 'node:path'
 
 /** What ssh -G is run with, as the cache tells answers apart (never the path of a temporary file). */
@@ -19,8 +21,10 @@ export interface SshGQuestion {
   args: string[]
   /** The ssh binary as given (a name looked up in PATH, or a path). */
   binary: string
-  /** The configuration files ssh reads, in order, as ssh reads them (its -F file, or the user's and the system's). */
+  /** The configuration files ssh reads, in order (its -F file, or the user's and the system's). */
   configFiles: string[]
+  /** Whether ssh reads them all as user configuration (with -F), relative Includes then going to ~/.ssh, not /etc/ssh. */
+  allUserConfig: boolean
   /** Where ssh resolves `~` and a user configuration's relative Include (the password database's home). */
   sshHome: string
   env: NodeJS.ProcessEnv
@@ -58,7 +62,7 @@ export function sshGInputs(question: SshGQuestion): Array<[string, string]> | un
   if (!binary) return undefined
   const files = new Map<string, string>([[binary, signatureOf(binary)]])
   for (const file of question.configFiles) {
-    const base = file === SYSTEM_CONFIG || dirname(file) === '/etc/ssh' ? '/etc/ssh' : join(question.sshHome, '.ssh')
+    const base = file === SYSTEM_CONFIG && !question.allUserConfig ? '/etc/ssh' : join(question.sshHome, '.ssh')
     if (!readConfig(file, base, question.sshHome, files)) return undefined
   }
   return [...files]
@@ -79,9 +83,14 @@ export function keepSshG(dir: string, question: SshGQuestion, inputs: Array<[str
   }
 }
 
+/** What tells answers apart besides the files: the arguments, which ssh PATH finds now, who and where (%u, %l, %d). */
 function keyOf(question: SshGQuestion): string {
-  const {args, binary, configFiles, sshHome} = question
-  return createHash('sha256').update(JSON.stringify({args, binary, configFiles, sshHome, uid: process.getuid?.() ?? null})).digest('hex').slice(0, 32)
+  const {args, configFiles, allUserConfig, sshHome} = question
+  const binary = binaryPath(question.binary, question.env) ?? question.binary
+  return createHash('sha256')
+    .update(JSON.stringify({args, binary, configFiles, allUserConfig, sshHome, uid: process.getuid?.() ?? null, host: hostname()}))
+    .digest('hex')
+    .slice(0, 32)
 }
 
 const entryPath = (dir: string, key: string) => join(dir, `${key}.ssh-g`)
@@ -138,11 +147,14 @@ function readConfig(file: string, base: string, sshHome: string, files: Map<stri
     const [keyword = '', ...rest] = words(line.trim())
     const name = keyword.toLowerCase()
     if (name.startsWith('#')) continue
+    // ${VAR} is expanded by ssh -G itself (IdentityAgent, UserKnownHostsFile, …): the answer
+    // then depends on the environment too.
+    if (line.includes('${')) return false
     if (name === 'match' && rest.some((word) => /^!?(exec|localnetwork)$/i.test(word))) return false
     if (name === 'canonicalizehostname' && !/^(no|false)$/i.test(rest[0] ?? 'no')) return false
     if (name !== 'include') continue
     for (const pattern of rest) {
-      if (/[%$]/.test(pattern)) return false
+      if (/[%$]/.test(pattern) || /^~[^/]/.test(pattern)) return false
       const path = pattern.startsWith('~/') ? join(sshHome, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern)
       if (!/[*?[]/.test(path)) {
         if (!readConfig(path, base, sshHome, files)) return false

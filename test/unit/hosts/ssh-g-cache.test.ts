@@ -89,12 +89,30 @@ describe.skipIf(skipWithout('the ssh -G cache tests', ['ssh']))('ssh -G answers 
     ['Match localnetwork', 'Match !localnetwork 10.99.0.0/16\n  User amy\n'],
     ['CanonicalizeHostname', 'CanonicalizeHostname yes\n'],
     ['an Include with a token', 'Include %d/x.conf\n'],
+    ['an environment variable ssh -G expands', 'Host box\n  IdentityAgent ${HOME}/agent.sock\n'],
+    ["another user's ~ in an Include", 'Include ~nobody/x.conf\n'],
   ])('never keeps an answer that depends on more than files: %s', async (_, text) => {
     const w = world()
     w.write(w.config, `${text}Host box\n  HostName 10.0.0.1\n`)
     await w.resolve().catch(() => undefined)
     await w.resolve().catch(() => undefined)
     expect(w.runs()).toBe(2)
+  })
+
+  it('an ssh found through PATH: another one on PATH is asked, not answered for', async () => {
+    const w = world()
+    w.write(w.config, 'Host box\n  HostName 10.0.0.1\n')
+    const other = join(w.dir, 'other')
+    mkdirSync(other)
+    writeFileSync(join(other, 'ssh'), `#!/bin/sh\necho other >> ${JSON.stringify(join(w.dir, 'runs'))}\nexec ${JSON.stringify(realSsh)} "$@"\n`)
+    chmodSync(join(other, 'ssh'), 0o755)
+    const viaPath = (folder: string) =>
+      resolveSshTarget('box', {configFile: w.config, defaultKnownHostsPath: join(w.dir, 'kh'), env: {...process.env, HOME: w.dir, PATH: `${folder}:/usr/bin:/bin`}, sshBinary: 'ssh', keepSshGIn: join(w.dir, 'keep')})
+    await viaPath(w.dir)
+    await viaPath(other)
+    await viaPath(w.dir)
+    await viaPath(other)
+    expect(readFileSync(join(w.dir, 'runs'), 'utf8').split('\n').filter(Boolean)).toEqual(['run', 'other'])
   })
 
   it('keeps nothing without a folder to keep it in (ORCH_CONTROL_PERSIST=0), nor a failed answer', async () => {

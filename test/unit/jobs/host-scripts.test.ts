@@ -167,6 +167,35 @@ cut -f2 "$root/.orch-index" | sort`),
     ).toBe(`${ABC}---\n${ABC}---\na\nb\nc\n`)
   })
 
+  it.each([
+    ['a line cut short in its meta', `{ grep '^J	a	' "$root/.orch-index" | sed 's/"createdAt.*//'; grep -v '^J	a	' "$root/.orch-index"; }`],
+    ['a line cut short and the next glued to it', `{ grep '^J	a	' "$root/.orch-index" | head -c 60; grep -v '^J	a	' "$root/.orch-index"; }`],
+    ['the last line cut short, with no final newline', `{ grep -v '^J	c	' "$root/.orch-index"; grep '^J	c	' "$root/.orch-index" | sed 's/"createdAt.*//' | tr -d '\\n'; }`],
+  ])('a damaged index whose names are all whole (%s): every job as its directory says, the index made whole again', (_, damage) => {
+    // name, state, exit and the meta's command: a record read from a damaged line would lose them.
+    const records = 'job_records | awk -F "\t" \'{ print $2, $3, $4, ($16 ~ /^[{]"command":"echo [a-z]+".*[}]$/ ? "meta ok" : "meta lost") }\' | sort'
+    const whole = ['a DONE 0 meta ok', 'b FAILED 1 meta ok', 'c DONE 0 meta ok'].join('\n')
+    expect(
+      withFinishedJobs(`brief > /dev/null
+${damage} > "$root/.orch-index.x"
+mv "$root/.orch-index.x" "$root/.orch-index"
+${records}; echo ---
+${records}; echo ---
+awk -F "\t" 'NF != 16' "$root/.orch-index"; tail -c 1 "$root/.orch-index" | od -An -c | tr -d ' '; cut -f2 "$root/.orch-index" | sort`),
+    ).toBe(`${whole}\n---\n${whole}\n---\n\\n\na\nb\nc\n`)
+  })
+
+  it('a lock left by a lister that died (its updates file inside) is broken after a minute, and the index moves on', () => {
+    expect(
+      withFinishedJobs(`brief > /dev/null
+mkdir "$root/.orch-index.lock"; echo 'X	junk' > "$root/.orch-index.lock/updates"
+touch -d '10 minutes ago' "$root/.orch-index.lock"
+finished d 2
+brief; echo ---
+ls -a "$root" | grep -c '^.orch-index.lock' ; cut -f2 "$root/.orch-index" | sort`),
+    ).toBe(`${ABC}d\tFAILED\t2\n---\n0\na\nb\nc\nd\n`)
+  })
+
   it('entries under the root named like the sections of the state program ("@live", "@dirs") hide no job', () => {
     // Forty more jobs, so that some come after "@live" in directory order (ls -f: unsorted).
     const more = 'i=0; while [ $i -lt 40 ]; do finished "more-$i" 0; i=$((i + 1)); done'
