@@ -224,8 +224,9 @@ export class OrchWorld {
     return this.readLog(name, root)
   }
 
+  /** The log root's entries, sorted, without the index's passing bookkeeping (see logRootEntries below). */
   logRootEntries(): string[] {
-    return existsSync(this.logRoot) ? readdirSync(this.logRoot) : []
+    return existsSync(this.logRoot) ? logRootEntries(this.logRoot) : []
   }
 
   /** tmux on the sandbox's socket, as the sandbox's host user. */
