@@ -209,12 +209,14 @@ wrapper_alive() {
 }
 
 # The state program. Input sections: "@live" then process_table lines, "@slurm" (and "@sacct") then
-# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in order, "@active" then start marker names, "@index" then the names in the index, "@dirs" then job directory names.
+# Slurm's word on the user's jobs (slurm_section), "@tickets" then the queue's ticket file names in
+# order, "@active" then start marker names, "@index" then the names in the index with their meta
+# (cut -f2,16,17), "@dirs" then job directory names.
 # Environment: ORCH_ROOT, ORCH_SOCK, ORCH_NOW; ORCH_INDEX (the index file to read, '' = none);
-# ORCH_INDEX_WRITE=1 to print index updates on stderr (X <record>: add; C <marker>: consumed;
-# R <name>: a Slurm job Slurm no longer holds, out of the registry <root>/.orch-slurm;
-# W <record>: the whole rewritten index, when it held records no longer valid; S <name>: a
-# vanished job whose env.sh, its secrets, nothing else is left to delete);
+# ORCH_INDEX_WRITE=1 for the one writer (the lock's holder): index updates on stderr (X <record>:
+# add; C <marker>: consumed; R <name>: a Slurm job Slurm no longer holds, out of the registry
+# <root>/.orch-slurm; W <record>: the whole rewritten index, when it held records no longer
+# valid), and a vanished job's env.sh, its secrets, deleted at once;
 # ORCH_ONLY_UNFINISHED=1 to print only jobs that have not finished.
 # shellcheck disable=SC2016 # an awk program: its $ fields are awk's, not the shell's
 JOB_STATE_AWK='
@@ -316,7 +318,9 @@ function evaluate(n,   why, d, meta, ex, pid, started, ended, att, state, reason
       if (state == "STOPPED" && num(first(d "/stopped")) && now - first(d "/stopped") < 120) unsettled = 1
       # Nothing of the job is left to delete its secrets: the first reader that can write does.
       # A service started again at boot (its file on-boot) keeps its environment for that start.
-      if (writing && has(d "/env.sh") && !has(d "/on-boot")) print "S\t" n > "/dev/stderr"
+      # Deleted here, before the answer is out: a listing that saw the job vanished leaves no
+      # secret behind it, whenever the index is written.
+      if (writing && has(d "/env.sh") && !has(d "/on-boot")) system("rm -f " q(d "/env.sh"))
     }
   }
   return "J\t" n "\t" state "\t" ex "\t" reason "\t" dash(started) "\t" dash(ended) "\t" (num(att) ? att : 0) "\t-\t" livepid "\t" kind "\t" dash(created) "\ttmux\t-\t-\t" meta
@@ -576,7 +580,7 @@ index_apply() {
     rm -rf "$root/.orch-index.lock"
     return 0
   fi
-  _updates_file=$1 _added=0 _rewrite=0 _vanished='' _consumed='' _released=''
+  _updates_file=$1 _added=0 _rewrite=0 _consumed='' _released=''
   # One pass over the updates says what to do, as shell words: a listing after a job ended starts
   # four processes here, not eleven. Names are checked first (job names, start markers), so the
   # words are safe to split.
@@ -584,15 +588,13 @@ index_apply() {
   _plan=$(awk -F '\t' '
     $1 == "X" { x = 1; next }
     $1 == "W" { w = 1; next }
-    $1 == "S" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { s = s " " $2; next }
     $1 == "C" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*[.][0-9]+_[0-9]+$/ { c = c " " $2; next }
     $1 == "R" && $2 ~ /^[A-Za-z0-9][A-Za-z0-9_-]*$/ { r = r " " $2; next }
-    END { printf "_added=%d _rewrite=%d _vanished=\"%s\" _consumed=\"%s\" _released=\"%s\"\n", x, w, s, c, r }' "$_updates_file") || _plan=
+    END { printf "_added=%d _rewrite=%d _consumed=\"%s\" _released=\"%s\"\n", x, w, c, r }' "$_updates_file") || _plan=
   eval "$_plan"
-  # What is deleted at the end, in one rm: a vanished job's secrets (its env.sh), which nothing
-  # else would delete, the consumed markers, and last the lock.
+  # What is deleted at the end, in one rm: the new index if it was not put in place, the consumed
+  # markers, and last the lock.
   set --
-  for _name in $_vanished; do set -- "$@" "$root/$_name/env.sh"; done
   # Never appended in place: a write cut short (a full disk) would leave a line in pieces, and the
   # next one glued to it. A new file, complete, takes the old one's place, or nothing changes (and
   # the markers stay, for the next listing to index their jobs). One sed writes it: the kept

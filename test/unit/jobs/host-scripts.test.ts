@@ -71,6 +71,24 @@ describe('a wrapper that starts while the process table is read', () => {
   })
 })
 
+describe("a vanished job's secrets", () => {
+  it('are deleted by a listing before its answer is out, not later with the index (index_later)', () => {
+    // The check runs the instant job_records returns, in the same shell: whatever it left to the
+    // background has not run yet.
+    const result = withGoneWrapper(
+      `echo 'export SECRET=x' > "$root/j/env.sh"
+index_later=1
+job_records | cut -f2-5
+if [ -f "$root/j/env.sh" ]; then echo "env.sh left"; else echo "env.sh gone"; fi
+wait`,
+      600,
+      '',
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toBe('j\tFAILED\t-\tvanished\nenv.sh gone\n')
+  })
+})
+
 describe('a job orch stop is ending', () => {
   // stop.sh writes "stopped", kills the wrapper, then writes the status: a listing in between sees a
   // STOPPED job without one. It must not go into the index, whose records are never read again.
