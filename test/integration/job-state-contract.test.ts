@@ -5,7 +5,7 @@
  * allows), in a log root of its own so that the autostop check's one verdict speaks for that job.
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
@@ -266,6 +266,10 @@ describe.skipIf(NO_SANDBOX)('one liveness rule', () => {
     const stranger = spawn('sleep', ['600'], {stdio: 'ignore', detached: true})
     holders.push(stranger)
     writeFileSync(join(dirOf(head), 'pid'), `${stranger.pid}\n`)
+    // Written before the reboot: a pid file from the very second the process table is read would
+    // count as a wrapper just started (job-lib.sh pid_after_ps), and warm commands list that fast.
+    const beforeReboot = new Date(Date.now() - 60_000)
+    utimesSync(join(dirOf(head), 'pid'), beforeReboot, beforeReboot)
     for (const holder of holders.splice(0, holders.length - 1)) release(holder)
 
     // The next job, in the same root, queues behind the dead head ticket and must still run.
