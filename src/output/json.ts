@@ -6,7 +6,7 @@ import {JsonJobList} from '../jobs/job-record.js'
  * third smaller and quicker to write, and `| head` or `grep` still see one job per line.
  */
 export function jsonDocument(value: unknown, forTerminal: boolean): string {
-  if (value instanceof JsonJobList && !forTerminal) return Buffer.concat([...jsonDocumentPieces(value, forTerminal)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece))).toString()
+  if (value instanceof JsonJobList && !forTerminal) return Buffer.concat([...jobListPieces(value)]).toString()
   if (forTerminal) return JSON.stringify(value, null, 2)
   if (!Array.isArray(value) || value.length === 0) return JSON.stringify(value)
   return `[\n${value.map((element) => JSON.stringify(element) ?? 'null').join(',\n')}\n]`
@@ -21,23 +21,30 @@ const RECORDS_PER_PIECE = 2048
  * time of `orch list --json` at that size); its records' bytes are copied once, into the pieces.
  */
 export function* jsonDocumentPieces(value: unknown, forTerminal: boolean): Generator<string | Buffer> {
-  if (!(value instanceof JsonJobList) || forTerminal || value.length === 0) {
-    yield value instanceof JsonJobList && !forTerminal ? '[]' : jsonDocument(value, forTerminal)
+  if (value instanceof JsonJobList && !forTerminal) yield* jobListPieces(value)
+  else yield jsonDocument(value, forTerminal)
+}
+
+/** A job list's compact document, a record a line, RECORDS_PER_PIECE records a piece. */
+function* jobListPieces(list: JsonJobList): Generator<Buffer> {
+  if (list.length === 0) {
+    yield Buffer.from('[]')
     return
   }
-  const [OPEN, BETWEEN, CLOSE] = ['[\n', ',\n', '\n]'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer]
-  let parts: Buffer[] = [OPEN]
-  let count = 0
-  for (const line of value.encodedLines()) {
-    if (count === RECORDS_PER_PIECE) {
-      yield Buffer.concat(parts)
-      parts = []
-      count = 0
+  const between = Buffer.from(',\n')
+  let parts: Buffer[] = [Buffer.from('[\n')]
+  let index = 0
+  for (const line of list.encodedLines()) {
+    if (index > 0) {
+      if (index % RECORDS_PER_PIECE === 0) {
+        yield Buffer.concat(parts)
+        parts = []
+      }
+      parts.push(between)
     }
-    if (parts.length > 1 || parts[0] !== OPEN) parts.push(BETWEEN)
     parts.push(line)
-    count++
+    index++
   }
-  parts.push(CLOSE)
+  parts.push(Buffer.from('\n]'))
   yield Buffer.concat(parts)
 }

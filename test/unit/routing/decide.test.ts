@@ -1,8 +1,10 @@
+import {readFileSync} from 'node:fs'
+
 import {describe, expect, it} from 'vitest'
 
 import {agentAffinity} from '../../../src/routing/agents.js'
 import {DEFAULT_THRESHOLDS, type Thresholds, decide} from '../../../src/routing/decide.js'
-import {HEAVY_KINDS, type JobProfile, type ReasonCode} from '../../../src/routing/profile.js'
+import {HEAVY_KINDS, type JobProfile, REASON_CODES, type ReasonCode} from '../../../src/routing/profile.js'
 
 import {GB, LOCAL, MB, MIN, NEUTRAL, SECOND, codes, reason, run} from './decisions.js'
 
@@ -267,5 +269,13 @@ describe('routing rules, configurable thresholds', () => {
     expect(codes({...NEUTRAL, memory: 12 * GB}, t({cloudMemoryBytes: 16 * GB}))).toEqual(['default-cloud'])
     expect(run({...LOCAL, memory: 12 * GB}, t({cloudMemoryBytes: 16 * GB})).target).toBe('local')
     expect(codes({...NEUTRAL, memory: 6 * GB}, t({cloudMemoryBytes: 4 * GB}))).toEqual(['memory-high'])
+  })
+})
+
+describe('reason codes', () => {
+  it("are the README's list for agents, no more, no fewer", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const sentence = /Reason codes \(stable, for agents\):([\s\S]*?)\(its\n?\s*message/.exec(readme)?.[1] ?? ''
+    expect([...sentence.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]).filter((code) => !code.startsWith('--'))).toEqual([...REASON_CODES])
   })
 })

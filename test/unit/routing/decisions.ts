@@ -1,31 +1,14 @@
-/** What the routing tests share: units, the reason codes, and decide() wrapped to check every reason it gives. */
+/** What the routing tests share: units, and decide() wrapped to check every reason it gives. */
 import {expect} from 'vitest'
 
 import {type Thresholds, decide} from '../../../src/routing/decide.js'
-import type {JobProfile, Reason, ReasonCode} from '../../../src/routing/profile.js'
+import {type JobProfile, REASON_CODES, type Reason, type ReasonCode} from '../../../src/routing/profile.js'
 
 export const SECOND = 1000
 export const MIN = 60 * SECOND
 export const MB = 1024 ** 2
 export const GB = 1024 ** 3
 
-export const REASON_CODES: readonly ReasonCode[] = [
-  'runtime-long',
-  'heavy-logs',
-  'heavy-processing',
-  'parallel',
-  'memory-high',
-  'memory-unknown',
-  'runtime-short',
-  'ui-centric',
-  'lightweight',
-  'agent-local',
-  'agent-cloud',
-  'agent-unknown',
-  'agent-overridden',
-  'default-cloud',
-  'where-forced',
-]
 
 /** Every reason, of every decision made in this file, has exactly a stable code, a message and `inferred`. */
 export function expectWellFormed(reasons: Reason[]): void {
