@@ -11,7 +11,7 @@ import {homedir, hostname as localHostname, tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 
 import {OrchError, configError} from '../errors/errors.js'
-import {type SshGQuestion, keepSshG, keptSshG, sshGInputs} from './ssh-g-cache.js'
+import {SYSTEM_SSH_CONFIG, type SshGQuestion, keepSshG, keptSshG, sshGInputs} from './ssh-g-cache.js'
 
 export interface SshTarget {
   /** The address connected to (HostName). */
@@ -246,7 +246,7 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
   const question: SshGQuestion = {
     args: [...(user ? ['-l', user] : []), ...(port ? ['-p', String(port)] : []), '--', parsed.host],
     binary: options.sshBinary ?? 'ssh',
-    configFiles: options.configFile ? [options.configFile] : [include ? configFile : join(pwHome ?? home, '.ssh', 'config'), '/etc/ssh/ssh_config'],
+    configFiles: options.configFile ? [options.configFile] : [include ? configFile : join(pwHome ?? home, '.ssh', 'config'), SYSTEM_SSH_CONFIG],
     // With -F (ORCH_SSH_CONFIG, or the file that includes both when $HOME is not the passwd home)
     // ssh reads everything as user configuration.
     allUserConfig: options.configFile !== undefined || include !== undefined,
@@ -260,7 +260,7 @@ export async function resolveSshTarget(spec: string, options: SshResolveOptions)
   } else {
     const inputs = options.keepSshGIn === undefined ? undefined : sshGInputs(question)
     try {
-      if (include) await writeFile(include, `Include "${configFile}"\nInclude /etc/ssh/ssh_config\n`, {mode: 0o600})
+      if (include) await writeFile(include, `Include "${configFile}"\nInclude ${SYSTEM_SSH_CONFIG}\n`, {mode: 0o600})
       result = await sshG(['-G', ...configArgs, ...question.args], question.binary, env)
     } finally {
       if (include) await rm(include, {force: true})

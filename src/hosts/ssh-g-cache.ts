@@ -36,7 +36,8 @@ interface Entry {
   stdout: string
 }
 
-const SYSTEM_CONFIG = '/etc/ssh/ssh_config'
+/** The configuration ssh reads after the user's (none with -F). */
+export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config'
 const MAX_FILES = 200
 
 /** The kept answer to `question` in `dir`, when nothing it came from has changed; else undefined. */
@@ -62,7 +63,7 @@ export function sshGInputs(question: SshGQuestion): Array<[string, string]> | un
   if (!binary) return undefined
   const files = new Map<string, string>([[binary, signatureOf(binary)]])
   for (const file of question.configFiles) {
-    const base = file === SYSTEM_CONFIG && !question.allUserConfig ? '/etc/ssh' : join(question.sshHome, '.ssh')
+    const base = file === SYSTEM_SSH_CONFIG && !question.allUserConfig ? '/etc/ssh' : join(question.sshHome, '.ssh')
     if (!readConfig(file, base, question.sshHome, files)) return undefined
   }
   return [...files]
