@@ -1,5 +1,6 @@
 import {StringDecoder} from 'node:string_decoder'
 
+import {costOf} from '../routing/cost.js'
 import {isJobName} from './names.js'
 import type {ServicePolicy} from './service.js'
 import {type JobStatus, exitCodeOf, isFinished, isStateName, statusOf} from './state.js'
@@ -118,14 +119,14 @@ type RecordSite = {target: 'cloud' | 'local'; label: string; logPath(name: strin
 const positive = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null)
 
 /** A job's cost from the price recorded with it: (end or now − start) × price; nothing yet before it starts. */
-function costOf(meta: Partial<JobMeta>, startedAt: string | null, endedAt: string | null, finished: boolean, now: () => number): JobCost | null {
+function jobCost(meta: Partial<JobMeta>, startedAt: string | null, endedAt: string | null, finished: boolean, now: () => number): JobCost | null {
   const price = positive(meta.hourlyPrice)
   if (price === null) return null
   const currency = typeof meta.currency === 'string' ? meta.currency : 'USD'
   const start = startedAt === null ? null : Date.parse(startedAt)
   const end = endedAt === null ? now() : Date.parse(endedAt)
   const seconds = start === null ? 0 : Math.max(0, (end - start) / 1000)
-  return {amount: Math.round(((price * seconds) / 3600) * 10_000) / 10_000, currency, basis: finished ? 'final' : 'so-far', hourlyPrice: price}
+  return {amount: costOf(price, seconds), currency, basis: finished ? 'final' : 'so-far', hourlyPrice: price}
 }
 
 /**
@@ -165,7 +166,7 @@ export function parseJobRecord(line: string, site: RecordSite): JobEntry | undef
     kind: kind === 'manual' ? 'manual' : 'orch',
     // A Slurm job waits for what Slurm says (reason), never for one of the host's slots.
     waitingFor: status.state !== 'QUEUED' ? null : field(reason) === 'approval' ? 'approval' : scheduler === 'slurm' ? null : 'slot',
-    cost: costOf(meta, startedAt, endedAt, isFinished(status), site.now ?? Date.now),
+    cost: jobCost(meta, startedAt, endedAt, isFinished(status), site.now ?? Date.now),
     runtimeEstimateSeconds: estimate,
     eta: estimate !== null && startedAt !== null ? new Date(Date.parse(startedAt) + estimate * 1000).toISOString() : null,
     scheduler: scheduler === 'slurm' ? 'slurm' : site.target === 'local' ? 'local' : 'tmux',

@@ -2,9 +2,9 @@ import {formatDistanceStrict} from 'date-fns/formatDistanceStrict'
 import {formatDistanceToNowStrict} from 'date-fns/formatDistanceToNowStrict'
 import stringWidth from 'string-width'
 
+import {formatDuration} from '../config/units.js'
 import type {JobEntry} from '../jobs/list-jobs.js'
 import {formatMoney} from '../routing/cost.js'
-import {formatSeconds} from './format-route.js'
 import {colourState} from './format-state.js'
 import {style} from './style.js'
 
@@ -80,7 +80,7 @@ export function formatStatus(jobs: readonly JobEntry[], now = new Date()): strin
       job.name,
       stateCell(job),
       job.startedAt ? formatDistanceStrict(new Date(job.startedAt), now) : job.createdAt ? `${formatDistanceStrict(new Date(job.createdAt), now)} waiting` : '-',
-      ...(estimated ? [job.runtimeEstimateSeconds == null ? '-' : formatSeconds(job.runtimeEstimateSeconds), etaCell(job, now)] : []),
+      ...(estimated ? [job.runtimeEstimateSeconds == null ? '-' : formatDuration(job.runtimeEstimateSeconds * 1000), etaCell(job, now)] : []),
       job.target === 'local' ? 'local' : job.host,
       ...(slurm ? slurmCells(job) : []),
       oneLine(job.command),

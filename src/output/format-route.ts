@@ -1,4 +1,5 @@
 import {type CostEstimate, formatMoney} from '../routing/cost.js'
+import {formatDuration} from '../config/units.js'
 import type {RouteResult} from '../routing/route.js'
 import {style} from './style.js'
 
@@ -18,14 +19,6 @@ export function formatEstimate(estimate: Partial<CostEstimate>): string {
   const cost = estimate.estimatedCost
   if (!cost) return `cost: unknown (${estimate.estimatedCostReason ?? 'no estimate'})`
   if (cost.basis === 'local') return 'cost: none (runs on this machine)'
-  return `cost: ~${formatMoney(cost.amount, cost.currency)} (${formatMoney(cost.hourlyPrice, cost.currency)}/h × ${formatSeconds(cost.runtimeEstimateSeconds ?? 0)}, ${cost.basis})`
+  return `cost: ~${formatMoney(cost.amount, cost.currency)} (${formatMoney(cost.hourlyPrice, cost.currency)}/h × ${formatDuration((cost.runtimeEstimateSeconds ?? 0) * 1000)}, ${cost.basis})`
 }
 
-/** 5400 → "1h30m"; 90 → "1m30s". */
-export function formatSeconds(total: number): string {
-  const hours = Math.floor(total / 3600)
-  const minutes = Math.floor((total % 3600) / 60)
-  const seconds = total % 60
-  const parts = [hours ? `${hours}h` : '', minutes ? `${minutes}m` : '', seconds || total === 0 ? `${seconds}s` : '']
-  return parts.join('')
-}
