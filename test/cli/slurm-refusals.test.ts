@@ -57,5 +57,7 @@ describe('orch run --scheduler slurm refuses what a batch job cannot do', () => 
     const result = await orch(['run', 'dear', '--scheduler', 'slurm', '--runtime', '2h', '--max-cost', '1', '--approve', '--', 'true'], {ORCH_HOURLY_PRICE: '3'})
     expect(result.code).not.toBe(2)
     expect(result.stderr).not.toContain('approval')
+    // It got as far as connecting: refused there (status 6), not crashed nor timed out.
+    expect(result.code, result.stderr).toBe(6)
   })
 })

@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -84,18 +85,25 @@ describe.skipIf(skipWithout('the ssh -G cache tests', ['ssh']))('ssh -G answers 
     expect(w.runs()).toBe(2)
   })
 
-  it.each([
+  it.for([
     ['Match exec', 'Match exec "true"\n  User amy\n'],
     ['Match localnetwork', 'Match !localnetwork 10.99.0.0/16\n  User amy\n'],
     ['CanonicalizeHostname', 'CanonicalizeHostname yes\n'],
     ['an Include with a token', 'Include %d/x.conf\n'],
     ['an environment variable ssh -G expands', 'Host box\n  IdentityAgent ${HOME}/agent.sock\n'],
     ["another user's ~ in an Include", 'Include ~nobody/x.conf\n'],
-  ])('never keeps an answer that depends on more than files: %s', async (_, text) => {
+  ])('never keeps an answer that depends on more than files: %s', async ([what, text], context) => {
     const w = world()
     w.write(w.config, `${text}Host box\n  HostName 10.0.0.1\n`)
-    await w.resolve().catch(() => undefined)
-    await w.resolve().catch(() => undefined)
+    // A directive this ssh does not know fails ssh -G, and a failed answer is never kept anyway:
+    // the case would pass whatever the cache did.
+    const accepted = spawnSync(realSsh, ['-G', '-F', w.config, 'box'], {encoding: 'utf8'})
+    if (accepted.status !== 0) {
+      console.warn(`skipping "${what}": this ssh refuses it (${accepted.stderr.trim().split('\n')[0]})`)
+      return context.skip()
+    }
+    await w.resolve()
+    await w.resolve()
     expect(w.runs()).toBe(2)
   })
 

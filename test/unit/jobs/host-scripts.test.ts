@@ -152,6 +152,8 @@ describe('the index of finished jobs', () => {
 
   it('holds no record twice and lists none twice, listed again and again', () => {
     expect(withFinishedJobs('brief > /dev/null; brief > /dev/null; job_records | cut -f2 | sort | uniq -d; cut -f2 "$root/.orch-index" | sort | uniq -d')).toBe('')
+    // And all three are there, in both (an empty listing has no doubles either).
+    expect(withFinishedJobs('brief > /dev/null; brief > /dev/null; job_records | wc -l; wc -l < "$root/.orch-index"').split(/\s+/).filter(Boolean)).toEqual(['3', '3'])
   })
 
   it('a job directory removed by hand is no longer listed, and leaves the index', () => {
