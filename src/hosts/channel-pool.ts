@@ -7,14 +7,14 @@
  *   refuses while others are open lowers the limit to what it took, and the script waits its turn.
  * - A script over the limit waits, first come first served. A caller may give up waiting
  *   (`WaitPolicy`): the holder hands a script back when no channel has come free for a while.
- * - A script that takes no input a shell can pass runs on a kept shell (kept-shell.ts) when one
- *   is idle or can be started: a call then costs the host a fork, not a session. Up to `maxShells`
+ * - A script with no input, or with bytes a here-document can carry (keptShellCanTake: small, no
+ *   NUL), runs on a kept shell (kept-shell.ts) when one is idle or can be started: a call then costs the host a fork, not a session. Up to `maxShells`
  *   are kept, each holding one channel, never one a script is waiting for nor the last one the
  *   limit allows.
  */
 import type {ScriptRun, StreamHandlers} from './host.js'
 import {TransportError} from './host.js'
-import {KeptShell, ShellNotStarted} from './kept-shell.js'
+import {KeptShell, ShellNotStarted, keptShellCanTake} from './kept-shell.js'
 import type {SshHost} from './ssh-host.js'
 
 const INITIAL_LIMIT = 10
@@ -24,14 +24,6 @@ const REFUSED_CHANNEL = /channel open failure|open failed|administratively prohi
 export interface WaitPolicy {
   tick?: () => void
   giveUp?: (waitingSince: number) => boolean
-}
-
-/** What one script runs with: on a kept shell `shellInput` (when it may go there), on a channel `channelInput`. */
-export interface PoolRun extends Omit<ScriptRun, 'input'>, StreamHandlers {
-  /** The script may run on a kept shell (it takes no input, or bytes a shell can pass). */
-  viaShell: boolean
-  shellInput?: Buffer
-  channelInput?: ScriptRun['input']
 }
 
 /** No channel came free before the caller's WaitPolicy gave up: the script did not start. */
@@ -52,9 +44,11 @@ export class ChannelPool {
   constructor(private readonly maxShells: number) {}
 
   /** Runs `script` on the connection `connect` gives (opened on first use, or again after it dropped). */
-  async run(connect: () => Promise<SshHost>, script: string, request: PoolRun, wait: WaitPolicy = {}): Promise<number> {
-    const {viaShell, shellInput, channelInput, ...run} = request
-    if (viaShell) {
+  async run(connect: () => Promise<SshHost>, script: string, run: ScriptRun & StreamHandlers, wait: WaitPolicy = {}): Promise<number> {
+    // No input, or bytes a here-document can pass (keptShellCanTake): a kept shell may run it.
+    const given = run.input
+    const shellInput = given === undefined ? undefined : typeof given === 'string' ? Buffer.from(given) : Buffer.isBuffer(given) ? given : null
+    if (shellInput === undefined || (shellInput !== null && keptShellCanTake(shellInput))) {
       const shell = await this.freeShell(connect)
       if (shell) {
         try {
@@ -77,7 +71,6 @@ export class ChannelPool {
       try {
         return await ssh.stream(script, {
           ...run,
-          input: channelInput,
           onStarted: () => {
             started = true
             this.open++

@@ -24,12 +24,12 @@ import {PassThrough} from 'node:stream'
 import {type HolderSpec, failedMarker} from './holder-host.js'
 import {FRAME, FrameDecoder, dataFrames, frame, jsonFrame} from './holder-protocol.js'
 import {ChannelPool} from './channel-pool.js'
-import {KEPT_SHELL_MAX_INPUT, keptShellCanTake} from './kept-shell.js'
+import {KEPT_SHELL_MAX_INPUT} from './kept-shell.js'
 import {SshHost} from './ssh-host.js'
 
 const QUEUE_MAX_MS = 10_000
 /**
- * Shells kept open on the connection for scripts that take no input (status, list, logs): such a
+ * Shells kept open on the connection for scripts with no input or small input (status, list, logs, run): such a
  * script then costs the host a fork instead of a session (sshd's process and the login shell's
  * start, about 100 ms on an idle loopback host). Each holds one channel, given back as soon as a
  * script waits for one.
@@ -207,15 +207,13 @@ class Holder {
       },
     }
     // Bytes a command sends whole (orch run's job files) are read here first, so that the script
-    // can run on a kept shell too; a stream (a sync's archive) goes on its own channel as it comes.
-    let channelInput: PassThrough | Buffer = input
-    let shellInput: Buffer | undefined
+    // can run on a kept shell too (the pool decides); a stream (a sync's archive) goes on its own
+    // channel as it comes.
+    let given: PassThrough | Buffer | undefined = ask.input === false ? undefined : input
     try {
-      if (ask.inputBytes !== undefined && ask.inputBytes <= KEPT_SHELL_MAX_INPUT) {
-        const bytes = await readAll(input, abort.signal)
-        if (bytes === undefined) return // its command went away before sending it all
-        channelInput = bytes
-        shellInput = keptShellCanTake(bytes) ? bytes : undefined
+      if (given !== undefined && ask.inputBytes !== undefined && ask.inputBytes <= KEPT_SHELL_MAX_INPUT) {
+        given = await readAll(input, abort.signal)
+        if (given === undefined) return // its command went away before sending it all
       }
       let started = false
       try {
@@ -223,9 +221,7 @@ class Holder {
           () => Promise.resolve(this.ssh),
           ask.script,
           {
-            viaShell: ask.input === false || shellInput !== undefined,
-            shellInput,
-            channelInput,
+            input: given,
             args: ask.args,
             signal: abort.signal,
             onStarted: () => {

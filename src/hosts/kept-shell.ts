@@ -70,7 +70,9 @@ export class KeptShell {
     const input = given === undefined ? undefined : typeof given === 'string' ? Buffer.from(given) : Buffer.isBuffer(given) ? given : null
     if (input === null || (input !== undefined && !keptShellCanTake(input))) {
       this.claimed = false
-      return Promise.reject(new ShellNotStarted('this input cannot go through a kept shell'))
+      // A caller's mistake (channel-pool.ts sends only what keptShellCanTake passes), never the
+      // server refusing a session: not ShellNotStarted, which would turn kept shells off.
+      return Promise.reject(new TypeError('this input cannot go through a kept shell'))
     }
     if (this.ended || this.stop.signal.aborted) {
       this.claimed = false

@@ -5,8 +5,9 @@
  *
  * - The connection opens once, on first use, however many calls arrive together.
  * - Its channels are shared by the rule of channel-pool.ts (the holder's too): at most as many at
- *   once as the server takes, the rest waiting their turn; a script that takes no input runs on a
- *   kept shell when one is free (a fork on the host, not a session).
+ *   once as the server takes, the rest waiting their turn; a script with no input, or with bytes a
+ *   here-document can carry (orch run's job files), runs on a kept shell when one is free (a fork
+ *   on the host, not a session).
  * - A connection that closed (the server restarted, the network dropped) is opened again by the
  *   next script; a script that was running on it fails as over any connection (TransportError).
  */
@@ -18,7 +19,7 @@ import {hostToken} from './known-hosts.js'
 import type {SshTarget} from './ssh-config.js'
 import type {SshHost} from './ssh-host.js'
 
-/** Shells kept for scripts that take no input (status, list, logs pages): a call then costs a fork. */
+/** Shells kept for scripts with no input or small input (status, list, logs pages, run): a call then costs a fork. */
 const MAX_SHELLS = 2
 
 export class SharedSshHost implements Host {
@@ -38,8 +39,7 @@ export class SharedSshHost implements Host {
   }
 
   stream(script: string, options: ScriptRun & StreamHandlers): Promise<number> {
-    const {input, ...rest} = options
-    return this.pool.run(() => this.connection(), script, {...rest, viaShell: input === undefined, channelInput: input})
+    return this.pool.run(() => this.connection(), script, options)
   }
 
   async interactive(argv: readonly string[]): Promise<number> {

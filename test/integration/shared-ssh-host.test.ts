@@ -73,13 +73,18 @@ describe.skipIf(NO_SANDBOX)('SharedSshHost', () => {
     }
   })
 
-  it('runs scripts without input on one kept shell; scripts with input on channels of their own', async () => {
+  it('runs scripts without input, or with input a here-document can carry, on one kept shell; other input on channels of their own', async () => {
     const parents = new Set<string>()
     for (let i = 0; i < 8; i++) parents.add((await shared.run('echo $PPID')).stdout.toString().trim())
     expect(parents.size).toBe(1)
+    // orch run's job files (bytes, small): the kept shell, as through the connection holder.
     const withInput = await shared.run('cat; echo " $PPID"', {input: 'data'})
     expect(withInput.stdout.toString()).toMatch(/^data \d+\n$/)
-    expect(parents.has(withInput.stdout.toString().slice(5).trim())).toBe(false)
+    expect(parents.has(withInput.stdout.toString().slice(5).trim())).toBe(true)
+    // A NUL byte, which a here-document would drop: a channel of its own, every byte kept.
+    const withNul = await shared.run('od -An -tx1 | tr -d " \n"; echo " $PPID"', {input: Buffer.from([0x61, 0x00, 0x62])})
+    expect(withNul.stdout.toString()).toMatch(/^610062 \d+\n$/)
+    expect(parents.has(withNul.stdout.toString().slice(7).trim())).toBe(false)
   })
 
   it('waits for the reader of a large output (backpressure) without losing a byte', async () => {
@@ -189,8 +194,13 @@ describe.skipIf(NO_SANDBOX)('KeptShell with input (the connection holder: orch r
     try {
       const shell = new KeptShell(ssh, () => {}, () => {})
       expect(shell.claim()).toBe(true)
-      await expect(shell.run('touch never-made', {input: Buffer.from([0x61, 0x00, 0x62]), onStdout: () => {}})).rejects.toBeInstanceOf(ShellNotStarted)
+      // A caller's mistake (the channel pool never sends such input here), not ShellNotStarted,
+      // which the pool reads as the server refusing sessions and would turn kept shells off.
+      const refused = shell.run('touch never-made', {input: Buffer.from([0x61, 0x00, 0x62]), onStdout: () => {}})
+      await expect(refused).rejects.toBeInstanceOf(TypeError)
+      await expect(refused).rejects.not.toBeInstanceOf(ShellNotStarted)
       expect(shell.idle).toBe(true)
+      expect((await ssh.run('test -e never-made && echo made || echo absent')).stdout.toString()).toBe('absent\n')
       shell.close()
     } finally {
       await ssh.close()
