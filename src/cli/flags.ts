@@ -1,4 +1,4 @@
-import {DURATION_FORMS, parseDuration} from '../config/units.js'
+import {DURATION_FORMS, SIZE_FORMS, parseDuration, parseSize} from '../config/units.js'
 import {usageError} from '../errors/errors.js'
 
 /**
@@ -99,4 +99,12 @@ export const values = {
     if (ms === undefined) throw usageError(`${name} "${value}" is not a duration`, `use ${DURATION_FORMS}`)
     return ms
   },
+  /** Bytes, at least `min`. */
+  size:
+    (min = 0) =>
+    (value: string, name: string): number => {
+      const bytes = parseSize(value)
+      if (bytes === undefined || bytes < min) throw usageError(`${name} "${value}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
+      return bytes
+    },
 }

@@ -1,6 +1,5 @@
 import type {OrchConfig} from '../config/config.js'
 import {readEnvFile} from '../config/env-file.js'
-import {SIZE_FORMS, parseSize} from '../config/units.js'
 import {type Guardrails, parseEnvPairs} from '../jobs/start-job.js'
 import {sbatchOptions} from '../jobs/slurm-options.js'
 import {configError, usageError} from '../errors/errors.js'
@@ -24,11 +23,7 @@ export const guardrailFlags = {
   'max-log-size': flag.option({
     description: 'cap run.log (e.g. 1G): older output moves to run.log.1',
     helpGroup: 'GUARDRAILS',
-    parse: (text, name) => {
-      const size = parseSize(text)
-      if (size === undefined) throw usageError(`${name} "${text}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
-      return size
-    },
+    parse: values.size(),
   }),
 }
 
@@ -82,11 +77,7 @@ export const slurmFlags = {
   mem: flag.option({
     description: 'memory for the job (sbatch --mem; default the --memory estimate)',
     helpGroup: 'SLURM',
-    parse: (text, name) => {
-      const size = parseSize(text)
-      if (size === undefined || size <= 0) throw usageError(`${name} "${text}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
-      return size
-    },
+    parse: values.size(1),
   }),
   partition: flag.option({description: 'Slurm partition (default ORCH_SLURM_PARTITION, else the cluster\'s default)', helpGroup: 'SLURM'}),
   'sbatch-opt': flag.multiple({description: 'one more sbatch option, e.g. --sbatch-opt=--qos=long (repeatable; after ORCH_SLURM_OPTS)', helpGroup: 'SLURM'}),

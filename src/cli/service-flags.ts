@@ -1,4 +1,3 @@
-import {SIZE_FORMS, parseSize} from '../config/units.js'
 import {usageError} from '../errors/errors.js'
 import {SERVICE_DEFAULTS, type ServicePolicy} from '../jobs/service.js'
 import {flag, values} from './flags.js'
@@ -21,11 +20,7 @@ export const serviceFlags = {
   'max-memory': flag.option({
     description: "hold the command's whole process tree to this much memory (e.g. 500M): over it, it is killed and restarted (reason memory-limit)",
     helpGroup: 'SERVICE',
-    parse: (text, name) => {
-      const size = parseSize(text)
-      if (size === undefined || size < 1) throw usageError(`${name} "${text}" is not a size`, `use ${SIZE_FORMS.replace(' (or "unknown")', '')}`)
-      return size
-    },
+    parse: values.size(1),
   }),
   'on-boot': flag.boolean({description: 'start the service again when the host boots (an @reboot crontab line; removed by orch stop)', helpGroup: 'SERVICE'}),
 }

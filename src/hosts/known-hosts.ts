@@ -33,9 +33,10 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + length).toString('ascii')
 }
 
-function globToRegExp(pattern: string): RegExp {
+/** An OpenSSH pattern (`*`, `?`, all else literal) as a RegExp: host names match it without regard to case, file names with. */
+export function globToRegExp(pattern: string, flags = 'i'): RegExp {
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${escaped}$`, 'i')
+  return new RegExp(`^${escaped}$`, flags)
 }
 
 function hashedMatches(entry: string, token: string): boolean {

@@ -15,6 +15,8 @@ import {type BigIntStats, readFileSync, readdirSync, renameSync, rmSync, statSyn
 import {hostname} from 'node:os'
 import {basename, delimiter, dirname, isAbsolute, join} from 'node:path'
 
+import {globToRegExp} from './known-hosts.js'
+
 /** What ssh -G is run with, as the cache tells answers apart (never the path of a temporary file). */
 export interface SshGQuestion {
   /** ssh -G's arguments after the configuration (-l, -p, --, the name). */
@@ -176,7 +178,7 @@ function readConfig(file: string, base: string, sshHome: string, files: Map<stri
 /** The files in `folder` that the shell pattern `name` matches, sorted; undefined for a pattern not understood. */
 function globMatches(folder: string, name: string): string[] | undefined {
   if (name.includes('[')) return undefined
-  const pattern = new RegExp(`^${name.replace(/[.+^${}()|\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`)
+  const pattern = globToRegExp(name, '')
   let entries: string[]
   try {
     entries = readdirSync(folder)

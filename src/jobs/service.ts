@@ -35,9 +35,6 @@ export function serviceOptions(policy: ServicePolicy): string[] {
   ]
 }
 
-/** The marker of a service's @reboot line in the crontab. */
-export const bootMarker = (name: string) => `orch:boot:${name}`
-
 /**
  * The @reboot line: the job's own wrapper in mode boot, which starts its session again unless the
  * service was stopped or ended for good since. Both remove the job's file on-boot, which the line

@@ -6,13 +6,13 @@
  */
 import {z} from 'zod'
 
-import type {FlagDef} from '../cli/flags.js'
+import {type FlagDef, values} from '../cli/flags.js'
 import {whereFlag} from '../cli/host-flags.js'
 import {type ProfileFlagValues, profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {type GuardrailFlagValues, guardrailFlags, guardrailsFrom, jobEnvironment} from '../cli/run-options.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
 import {cloudwatchWanted, loadConfig} from '../config/config.js'
-import {DURATION_FORMS, parseDuration} from '../config/units.js'
+import {DURATION_FORMS} from '../config/units.js'
 import {usageError} from '../errors/errors.js'
 import {type JobEntry} from '../jobs/list-jobs.js'
 import {JOB_NAME_FORM, stampJobName, validateJobName} from '../jobs/names.js'
@@ -84,9 +84,6 @@ function flagValues<T>(defs: Record<string, FlagDef>, args: Record<string, unkno
 
 const READ = {readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true}
 const whereInput = {where: flagFields({where: whereFlag}).where!}
-// No tool accepts an unknown host key: that is a person's decision (ORCH_ACCEPT_NEW_HOST_KEY where
-// the server starts), not a model's.
-const configFor = () => loadConfig()
 const commandInput = z
   .union([z.string().min(1), z.array(z.string()).min(1)])
   .describe('one string: a shell script run exactly as typed ("make && ./test.sh"); an array: a command line whose words are kept as given (["python", "train.py", "--name", "my run"])')
@@ -132,8 +129,10 @@ const runTool: Tool = {
     const name = args.stamp === true ? stampJobName(validateJobName(args.name as string)) : validateJobName(args.name as string)
     const flags = flagValues<ProfileFlagValues & GuardrailFlagValues & {sync?: string; 'remote-dir'?: string; artifacts?: string[]}>(runFlags, args)
     const argv = commandWords(args.command)
-    const config = configFor()
-    const startTimeoutMs = args.startTimeout === undefined ? undefined : parseDurationInput(args.startTimeout as string, 'startTimeout')
+    // The server's own configuration: no tool accepts an unknown host key, which is a person's
+    // decision (ORCH_ACCEPT_NEW_HOST_KEY where the server starts), not a model's.
+    const config = loadConfig()
+    const startTimeoutMs = args.startTimeout === undefined ? undefined : values.duration(args.startTimeout as string, 'startTimeout')
     const spec = {
       name,
       argv,
@@ -151,12 +150,6 @@ const runTool: Tool = {
       {progress: silentProgress, started: () => {}, write: () => {}, warn: (message) => context.note(`orch: ${message}`)},
     )
   },
-}
-
-function parseDurationInput(text: string, name: string): number {
-  const ms = parseDuration(text)
-  if (ms === undefined) throw usageError(`${name} "${text}" is not a duration`, `use ${DURATION_FORMS}`)
-  return ms
 }
 
 /** NAME=value for each name, from this server's environment; a name it does not have is refused. */
@@ -187,7 +180,7 @@ function listTool(name: 'status' | 'list'): Tool {
     annotations: READ,
     async call(args) {
       const matches = nameFilter(args.name as string | undefined)
-      const jobs = await listJobsAt(configFor(), args.where as 'local' | 'cloud' | undefined, {unfinishedOnly: name === 'status'})
+      const jobs = await listJobsAt(loadConfig(), args.where as 'local' | 'cloud' | undefined, {unfinishedOnly: name === 'status'})
       return jobs.filter((job) => matches(job.name))
     },
     present(value, args) {
@@ -225,7 +218,7 @@ const logsTool: Tool = {
   async call(args, context) {
     const name = validateJobName(args.name as string)
     if (args.fromOffset !== undefined && args.tail !== undefined) throw usageError('fromOffset and tail cannot both be given', 'page with fromOffset, or start with the last lines with tail')
-    return readJobLogPage(configFor(), name, args.where as 'local' | 'cloud' | undefined, {
+    return readJobLogPage(loadConfig(), name, args.where as 'local' | 'cloud' | undefined, {
       fromOffset: args.fromOffset as number | undefined,
       tailLines: args.tail as number | undefined,
       maxBytes: (args.maxBytes as number | undefined) ?? 65_536,
@@ -248,7 +241,7 @@ const stopTool: Tool = {
   annotations: {readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true},
   async call(args) {
     const name = validateJobName(args.name as string)
-    return stopNamedJob(configFor(), name, {where: args.where as 'local' | 'cloud' | undefined, graceSeconds: (args.grace as number | undefined) ?? 10})
+    return stopNamedJob(loadConfig(), name, {where: args.where as 'local' | 'cloud' | undefined, graceSeconds: (args.grace as number | undefined) ?? 10})
   },
 }
 
