@@ -1,7 +1,7 @@
 import type {OrchConfig} from '../config/config.js'
 import {parseAmount} from '../config/settings.js'
 import {usageError} from '../errors/errors.js'
-import type {ApprovalPolicy} from '../routing/cost.js'
+import {type ApprovalPolicy, approvalFrom} from '../routing/cost.js'
 import {flag} from './flags.js'
 
 /** The approval gate's flags of `orch run`. */
@@ -19,6 +19,6 @@ export const approvalFlags = {
 }
 
 /** The gate from flags over configuration. */
-export function approvalFrom(flags: {'max-cost'?: number; approve?: boolean}, config: Pick<OrchConfig, 'maxCost' | 'approval'>): ApprovalPolicy & {approved: boolean} {
-  return {maxCost: flags['max-cost'] ?? config.maxCost, approval: config.approval, approved: flags.approve === true}
+export function approvalFromFlags(flags: {'max-cost'?: number; approve?: boolean}, config: Pick<OrchConfig, 'maxCost' | 'approval'>): ApprovalPolicy & {approved: boolean} {
+  return approvalFrom({maxCost: flags['max-cost'], approved: flags.approve}, config)
 }

@@ -3,7 +3,7 @@ import {arg, flag, values} from '../cli/flags.js'
 import {configFromFlags, hostFlags} from '../cli/host-flags.js'
 import {profileFlags, profileFromFlags} from '../cli/profile-flags.js'
 import {guardrailFlags, guardrailsFrom, jobEnvironment, slurmFlags, slurmOptionsFrom} from '../cli/run-options.js'
-import {approvalFlags, approvalFrom} from '../cli/cost-flags.js'
+import {approvalFlags, approvalFromFlags} from '../cli/cost-flags.js'
 import {EXIT_CODES} from '../errors/errors.js'
 import {serviceFlags, servicePolicyFrom} from '../cli/service-flags.js'
 import {syncFlags, syncSourceFromFlags} from '../cli/sync-flags.js'
@@ -73,7 +73,7 @@ export default defineCommand({
     const progress = await startProgress('routing…')
     const outcome = await runJob(
       config,
-      {spec, profile, where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout'], approval: approvalFrom(flags, config), ...(sbatchOptions ? {sbatchOptions} : {})},
+      {spec, profile, where, wait: flags.wait, quiet: io.json, sync, startTimeoutMs: flags['start-timeout'], approval: approvalFromFlags(flags, config), ...(sbatchOptions ? {sbatchOptions} : {})},
       {
         progress,
         started: (started) => {

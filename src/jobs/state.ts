@@ -12,11 +12,12 @@ export type JobStatus =
 
 export type JobStateName = JobStatus['state']
 
+/** Every state, in a job's order (what orch mcp's schemas enumerate). */
+export const STATE_NAMES = ['QUEUED', 'STARTING', 'RUNNING', 'DONE', 'FAILED', 'STOPPED'] as const satisfies readonly JobStateName[]
 export const UNFINISHED_STATES: readonly JobStateName[] = ['QUEUED', 'STARTING', 'RUNNING']
-const STATE_NAMES: readonly string[] = [...UNFINISHED_STATES, 'DONE', 'FAILED', 'STOPPED']
 
 export function isStateName(text: string): text is JobStateName {
-  return STATE_NAMES.includes(text)
+  return (STATE_NAMES as readonly string[]).includes(text)
 }
 
 export function isFinished(status: JobStatus): boolean {

@@ -10,12 +10,12 @@ import type {ErrorDocument} from '../errors/errors.js'
 import {EXIT_CODES} from '../errors/errors.js'
 import type {JobRecord} from '../jobs/job-record.js'
 import type {LogPage} from '../jobs/log-page.js'
+import {STATE_NAMES} from '../jobs/state.js'
 import type {StopOutcome} from '../jobs/stop-job.js'
 import {HEAVY_KINDS, REASON_CODES} from '../routing/profile.js'
 import type {RouteAnswer} from '../sites/host-price.js'
 import type {RunOutcome} from '../sites/run-job.js'
 
-const STATES = ['QUEUED', 'STARTING', 'RUNNING', 'DONE', 'FAILED', 'STOPPED'] as const
 const target = z.enum(['cloud', 'local']).describe('where the job runs: this machine (local) or the cloud host')
 const isoTime = z.string().describe('ISO 8601, UTC')
 
@@ -69,7 +69,7 @@ export const runShape = z.object({
   name: z.string(),
   target,
   host: z.string().describe('`local`, or user@host:port'),
-  state: z.enum(STATES),
+  state: z.enum(STATE_NAMES),
   logPath: z.string(),
   reasons: z.array(reasonShape),
   scheduler: schedulerFields.scheduler,
@@ -85,7 +85,7 @@ export const runShape = z.object({
 
 export const jobShape = z.object({
   name: z.string(),
-  state: z.enum(STATES),
+  state: z.enum(STATE_NAMES),
   target,
   host: z.string(),
   command: z.string(),
@@ -129,7 +129,7 @@ export const logPageShape = z.object({
   nextOffset: z.number().describe('pass as fromOffset for the next page'),
   size: z.number().describe("run.log's size when read"),
   text: z.string(),
-  state: z.enum(STATES),
+  state: z.enum(STATE_NAMES),
   finished: z.boolean().describe('the job ended and this page reaches the end of its log: stop paging'),
   exitCode: z.number().nullable().describe('N of [EXIT: N] once the job has one'),
   reason: z.string().nullable(),

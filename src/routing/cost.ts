@@ -66,6 +66,11 @@ export interface ApprovalPolicy {
   approval: 'over' | 'unknown'
 }
 
+/** The gate for one run: a limit given for it (--max-cost) over the configured one, and whether a person approved it in advance (--approve). */
+export function approvalFrom(given: {maxCost?: number; approved?: boolean}, config: ApprovalPolicy): ApprovalPolicy & {approved: boolean} {
+  return {maxCost: given.maxCost ?? config.maxCost, approval: config.approval, approved: given.approved === true}
+}
+
 /** Why a job must wait for a person's yes before it starts, or null when it may start. */
 export function approvalNeeded(estimate: CostEstimate, policy: ApprovalPolicy): string | null {
   const cost = estimate.estimatedCost

@@ -7,7 +7,7 @@ import {type ApprovalHold, type JobPricing, type JobSpec, commandText, createJob
 import {type JobSite} from '../jobs/site.js'
 import {siteFor} from './sites.js'
 import {hourlyPriceFor} from './host-price.js'
-import {type ApprovalPolicy, type EstimatedCost, approvalNeeded, estimateCost} from '../routing/cost.js'
+import {type ApprovalPolicy, type EstimatedCost, approvalFrom, approvalNeeded, estimateCost} from '../routing/cost.js'
 import {usageError} from '../errors/errors.js'
 import type {JobStateName} from '../jobs/state.js'
 import type {SyncSource} from '../sync/source.js'
@@ -135,7 +135,7 @@ async function priceJob(config: OrchConfig, target: 'cloud' | 'local', request: 
   const runtimeMs = request.profile.runtimeMs
   const estimate = estimateCost(target, runtimeMs, price, config.currency)
   // Without a policy of the caller's (orch mcp), the configured gate holds: only a person's --approve skips it.
-  const approval = request.approval ?? {maxCost: config.maxCost, approval: config.approval, approved: false}
+  const approval = request.approval ?? approvalFrom({}, config)
   const holdWhy = approval.approved ? null : approvalNeeded(estimate, approval)
   const pricing: JobPricing = {
     ...('price' in price ? {hourlyPrice: price.price.amount, currency: price.price.currency, priceBasis: price.price.basis} : {}),
